@@ -27,6 +27,11 @@ class TerminalDef:
     (``"i"``, ``"s"``, ``"m"``, ``"x"``, ``"u"``).  With ``search`` the language is
     every string that *contains* a match (JSON Schema ``pattern`` is unanchored);
     otherwise it is the strings the pattern matches in full.
+
+    ``intersect`` and ``exclude`` combine languages: the terminal's language is
+    ``L(pattern) ∩ L(intersect[0]) ∩ ... minus L(exclude[0]) ∪ ...`` (e.g. a JSON
+    Schema string with both ``pattern`` and ``maxLength``, or a generic property key
+    that must not be one of the declared property names).
     """
 
     pattern: str
@@ -34,11 +39,16 @@ class TerminalDef:
     dialect: str = "python"
     flags: str = ""
     search: bool = False
+    intersect: tuple["TerminalDef", ...] = ()
+    exclude: tuple["TerminalDef", ...] = ()
 
     def describe(self) -> str:
-        if self.literal:
-            return repr(self.pattern)
-        return f"/{self.pattern}/{self.flags}"
+        text = repr(self.pattern) if self.literal else f"/{self.pattern}/{self.flags}"
+        for other in self.intersect:
+            text += f" & {other.describe()}"
+        for other in self.exclude:
+            text += f" - {other.describe()}"
+        return text
 
 
 @dataclass
