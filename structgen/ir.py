@@ -32,6 +32,12 @@ class TerminalDef:
     ``L(pattern) ∩ L(intersect[0]) ∩ ... minus L(exclude[0]) ∪ ...`` (e.g. a JSON
     Schema string with both ``pattern`` and ``maxLength``, or a generic property key
     that must not be one of the declared property names).
+
+    With ``json_string`` the terminal's language is the set of JSON string literals
+    (quotes included, every escape form allowed) whose *decoded* value is in the
+    language described by the rest of the definition; ``intersect``/``exclude``
+    members are then read the same way.  JSON Schema's ``pattern``, ``format`` and
+    ``minLength``/``maxLength`` all speak about decoded values.
     """
 
     pattern: str
@@ -39,11 +45,14 @@ class TerminalDef:
     dialect: str = "python"
     flags: str = ""
     search: bool = False
+    json_string: bool = False
     intersect: tuple["TerminalDef", ...] = ()
     exclude: tuple["TerminalDef", ...] = ()
 
     def describe(self) -> str:
         text = repr(self.pattern) if self.literal else f"/{self.pattern}/{self.flags}"
+        if self.json_string:
+            text = f"json_string({text})"
         for other in self.intersect:
             text += f" & {other.describe()}"
         for other in self.exclude:
