@@ -1,0 +1,1 @@
+"""structgen test suite (a package, so helpers import as ``tests._tokenizers``)."""
