@@ -40,7 +40,7 @@ bytes are empty, and padding ids.  Non-special added tokens are text, with the b
 decoder gives them, because that is what ``tokenizer.decode`` produces, even with
 ``skip_special_tokens=True``:
 
-* DeepSeek-Coder's 254 non-special added tokens: ``õ``, ``÷``, ``Á`` ... are byte-level
+* DeepSeek-Coder's 251 non-special added tokens (of 254): ``õ``, ``÷``, ``Á`` ... are byte-level
   characters, so they decode to the single raw bytes 0xF5, 0xF7, 0xC1 ... (bytes that
   never occur in valid UTF-8, so no grammar over text will allow them); ``<pad>``,
   ``<|User|>``, ``<|EOT|>`` and ``[PAD32022]`` ... decode to their ASCII text.
