@@ -188,9 +188,9 @@ class Lexicon:
         then rejected, as there is no backtracking).  ``end == pos`` when no allowed
         terminal can start at ``pos``.
         """
-        candidates = list(allowed) + [name for name in self.ignore if name not in allowed]
         if pos >= len(text):
             return pos, []
+        candidates = list(allowed) + [name for name in self.ignore if name not in allowed]
         first = text[pos]
         literal = self._literal
         # A literal that does not start with the next character cannot grow the lexeme.
@@ -246,16 +246,15 @@ class MunchRecognizer:
         k = len(chart) - 1
         agenda = list(items)
         expecting: dict[str, list] = {}  # symbol -> items at k with the dot before it
-        completed_here: set[str] = set()
         predicted: set[str] = set()
         while agenda:
             item = agenda.pop()
             rule_id, dot, origin = item
             lhs, rhs = self.rules[rule_id]
             if dot == len(rhs):
+                # A completion with origin k derived the empty string: the nullable
+                # shortcut below already advanced every item waiting for it at k.
                 waiting = chart[origin][1] if origin < k else expecting
-                if origin == k:
-                    completed_here.add(lhs)
                 for parent in list(waiting.get(lhs, ())):
                     new = (parent[0], parent[1] + 1, parent[2])
                     if new not in items:
@@ -273,7 +272,7 @@ class MunchRecognizer:
                     if new not in items:
                         items.add(new)
                         agenda.append(new)
-            if sym in self.nullable or sym in completed_here:
+            if sym in self.nullable:
                 new = (rule_id, dot + 1, origin)
                 if new not in items:
                     items.add(new)
@@ -281,9 +280,9 @@ class MunchRecognizer:
         return items, expecting
 
     def _column(self, chart: list, seeds: set) -> list:
-        chart = chart + [None]
-        items, expecting = self._close(chart, set(seeds))
-        chart[-1] = (items, expecting)
+        """Append the closed Earley set grown from ``seeds`` to ``chart`` (in place); return it."""
+        chart.append(None)
+        chart[-1] = self._close(chart, set(seeds))
         return chart
 
     def _accepting(self, chart: list) -> bool:
@@ -308,6 +307,7 @@ class MunchRecognizer:
         # parser terminal; every step consumes text, so the search ends.
         start_items = {(rid, 0, 0) for rid in self.by_lhs[self.start]}
         branches: list = [(0, self._column([], start_items), None)]
+        # A chart is shared by one branch only, except after a fork, where it is copied.
         while branches:
             pos, chart, lexed = branches.pop()
             if pos == len(text):
@@ -327,7 +327,8 @@ class MunchRecognizer:
                 branches.append((end, chart, (lexed, (text[pos:end], ignored))))
             if tokens:
                 seeds = {(rid, dot + 1, origin) for name in tokens for rid, dot, origin in expecting[name]}
-                branches.append((end, self._column(chart, seeds), (lexed, (text[pos:end], tokens))))
+                grown = self._column(list(chart) if ignored else chart, seeds)
+                branches.append((end, grown, (lexed, (text[pos:end], tokens))))
         return None
 
 
