@@ -39,8 +39,6 @@ DEFAULT_MAX_STATES = 50_000
 # class is a small automaton), but not without bound.
 _NFA_STATES_PER_DFA_STATE = 40
 
-_U64_OFFSET = np.uint64(14695981039346656037)
-_U64_PRIME = np.uint64(1099511628211)
 
 
 # ---------------------------------------------------------------------------
@@ -255,6 +253,13 @@ def _char_fragment(ranges: Ranges) -> tuple[int, tuple[int, ...], tuple[int, ...
             tuple(e[3] for e in edges))
 
 
+@functools.lru_cache(maxsize=256)
+def _char_fragment_arrays(ranges: Ranges) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_char_fragment`'s edges as int32 arrays (src, lo, hi, dst)."""
+    _, src, lo, hi, dst = _char_fragment(ranges)
+    return tuple(np.asarray(x, dtype=np.int32) for x in (src, lo, hi, dst))  # type: ignore[return-value]
+
+
 # ---------------------------------------------------------------------------
 # Thompson NFA
 
@@ -306,9 +311,21 @@ class _NFA:
         if isinstance(node, Chars):
             if not node.ranges:
                 return self.new()  # unreachable end: the empty language
-            n, src, lo, hi, dst = _char_fragment(node.ranges)
+            frag = node.fragment
+            if frag is None:
+                frag = node.fragment = _char_fragment(node.ranges)
+            n, src, lo, hi, dst = frag
             e = self.new()
             base = self.grow(n - 2) - 2 if n > 2 else 0
+            if len(src) > 64:  # large Unicode classes: remap with numpy
+                a_src, a_lo, a_hi, a_dst = _char_fragment_arrays(node.ranges)
+                empty = np.zeros(0, dtype=np.int32)
+
+                def remap(a: np.ndarray) -> np.ndarray:
+                    return np.where(a == 0, s, np.where(a == 1, e, a + base)).astype(np.int32)
+
+                self.chunks.append((remap(a_src), a_lo, a_hi, remap(a_dst), empty, empty))
+                return e
             if n == 2:
                 k = len(src)
                 self.bs.extend([s] * k)
@@ -362,10 +379,17 @@ class _NFA:
         fe = frag.emit(node.item, 0)
         if fe == 0:  # the body matches only the empty string
             return s
-        copies = lo if hi is None else hi
+        if hi is None:  # x{lo,} = x{lo-1} x+, and x+ loops back over one copy
+            junctions = self.replicate(frag, fe, lo - 1, s) if lo > 1 else [s]
+            loop = self.new()
+            self.es.append(junctions[-1])
+            self.ed.append(loop)
+            end = self.replicate(frag, fe, 1, loop)[-1]
+            self.es.append(end)
+            self.ed.append(loop)
+            return end
+        copies = hi
         junctions = self.replicate(frag, fe, copies, s)
-        if hi is None:
-            return self.emit_repeat(Repeat(node.item, 0, None), junctions[-1])
         if hi == lo:
             return junctions[-1]
         e = self.new()
@@ -423,10 +447,30 @@ def _walk(trans, classmap, data, state):  # pragma: no cover - numba
 
 
 @njit(cache=True)
-def _closure(seeds, nseeds, eoff, eto, important, final, mark, stamp, stack, out):  # pragma: no cover - numba
-    """Epsilon closure of ``seeds``: sorted important states into ``out``."""
+def _sort_i32(a, n):  # pragma: no cover - numba
+    """Shell sort of ``a[:n]`` in place (small code, quick to compile)."""
+    gap = 1
+    while gap < n // 3:
+        gap = 3 * gap + 1
+    while gap > 0:
+        for i in range(gap, n):
+            x = a[i]
+            j = i
+            while j >= gap and a[j - gap] > x:
+                a[j] = a[j - gap]
+                j -= gap
+            a[j] = x
+        gap //= 3
+
+
+@njit(cache=True)
+def _closure(seeds, s0, s1, eoff, eto, important, final, mark, stamp, stack, out):  # pragma: no cover - numba
+    """Epsilon closure of ``seeds[s0:s1]``: its important states, sorted, into ``out``.
+
+    Returns ``(count, contains final)``.
+    """
     top = 0
-    for i in range(nseeds):
+    for i in range(s0, s1):
         q = seeds[i]
         if mark[q] != stamp:
             mark[q] = stamp
@@ -448,29 +492,25 @@ def _closure(seeds, nseeds, eoff, eto, important, final, mark, stamp, stack, out
                 mark[r] = stamp
                 stack[top] = r
                 top += 1
-    out[:cnt].sort()
+    _sort_i32(out, cnt)
     return cnt, acc
 
 
 @njit(cache=True)
-def _hash_ints(a, n):  # pragma: no cover - numba
-    h = _U64_OFFSET
-    for i in range(n):
-        h = (h ^ np.uint64(a[i])) * _U64_PRIME
-    return h
+def _determinize(n, final, bsrc, bclo, bchi, bdst, esrc, edst, n_cls, max_states):  # pragma: no cover
+    """Subset construction from NFA state 0 over byte classes ``0..n_cls-1``.
 
-
-@njit(cache=True)
-def _determinize(n, start, final, bsrc, bclo, bchi, bdst, esrc, edst, n_cls, max_states):  # pragma: no cover
-    """Subset construction.  Returns ``(status, trans, accept)``; status 1 means the
-    DFA would exceed ``max_states`` (the arrays are then partial)."""
+    Epsilon closures keep only "important" states (with byte edges, or final).
+    Returns ``(status, trans, accept)`` with ``trans`` flat (``n_dfa * n_cls``);
+    status 1 means the DFA would exceed ``max_states`` (arrays then partial).
+    """
     m = bsrc.shape[0]
     toff = np.zeros(n + 1, np.int64)
     for t in range(m):
         toff[bsrc[t] + 1] += 1
     for q in range(n):
         toff[q + 1] += toff[q]
-    fill = toff[:-1].copy()
+    fill = toff[:n].copy()
     tclo = np.empty(m, np.int32)
     tchi = np.empty(m, np.int32)
     tdst = np.empty(m, np.int32)
@@ -486,7 +526,7 @@ def _determinize(n, start, final, bsrc, bclo, bchi, bdst, esrc, edst, n_cls, max
         eoff[esrc[t] + 1] += 1
     for q in range(n):
         eoff[q + 1] += eoff[q]
-    fill = eoff[:-1].copy()
+    fill = eoff[:n].copy()
     eto = np.empty(me, np.int32)
     for t in range(me):
         eto[fill[esrc[t]]] = edst[t]
@@ -496,67 +536,59 @@ def _determinize(n, start, final, bsrc, bclo, bchi, bdst, esrc, edst, n_cls, max
         important[q] = toff[q + 1] > toff[q] or q == final
 
     mark = np.zeros(n, np.int64)
-    stamp = 1
     stack = np.empty(n, np.int32)
     cbuf = np.empty(n, np.int32)
-
-    cap = 16
-    trans = np.full((cap, n_cls), -1, np.int32)
-    accept = np.zeros(cap, np.bool_)
-    set_off = np.zeros(cap + 1, np.int64)
-    set_hash = np.zeros(cap, np.uint64)
+    trans = np.full(16 * n_cls, -1, np.int32)
+    accept = np.zeros(16, np.bool_)
+    set_off = np.zeros(17, np.int64)
+    set_hash = np.zeros(16, np.int64)
     sets = np.empty(256, np.int32)
     hcap = 64
     htab = np.full(hcap, -1, np.int32)
-
-    seed = np.empty(1, np.int32)
-    seed[0] = start
-    k, acc = _closure(seed, 1, eoff, eto, important, final, mark, stamp, stack, cbuf)
-    if k > sets.shape[0]:
-        sets = np.empty(2 * k, np.int32)
-    sets[:k] = cbuf[:k]
-    set_off[1] = k
-    h0 = _hash_ints(cbuf, k)
-    set_hash[0] = h0
-    accept[0] = acc
-    htab[np.int64(h0 & np.uint64(hcap - 1))] = 0
-    n_dfa = 1
-
     cnt = np.zeros(n_cls + 1, np.int64)
     pos = np.zeros(n_cls + 1, np.int64)
-    buf = np.empty(256, np.int32)
-    d = 0
+    buf = np.zeros(256, np.int32)  # buf[0] = 0 seeds the start state
+    n_dfa = 0
+    stamp = 0
+    d = -1  # -1: creating the start state from {0}
     while d < n_dfa:
-        a0 = set_off[d]
-        a1 = set_off[d + 1]
-        for c in range(n_cls + 1):
-            cnt[c] = 0
-        for i in range(a0, a1):
-            q = sets[i]
-            for t in range(toff[q], toff[q + 1]):
-                for c in range(tclo[t], tchi[t] + 1):
-                    cnt[c] += 1
-        pos[0] = 0
-        for c in range(n_cls):
-            pos[c + 1] = pos[c] + cnt[c]
-        total = pos[n_cls]
-        if total > buf.shape[0]:
-            buf = np.empty(2 * total, np.int32)
-        for c in range(n_cls):
-            cnt[c] = pos[c]
-        for i in range(a0, a1):
-            q = sets[i]
-            for t in range(toff[q], toff[q + 1]):
-                r = tdst[t]
-                for c in range(tclo[t], tchi[t] + 1):
-                    buf[cnt[c]] = r
-                    cnt[c] += 1
-        for c in range(n_cls):
+        if d >= 0:
+            a0 = set_off[d]
+            a1 = set_off[d + 1]
+            for c in range(n_cls + 1):
+                cnt[c] = 0
+            for i in range(a0, a1):
+                q = sets[i]
+                for t in range(toff[q], toff[q + 1]):
+                    for c in range(tclo[t], tchi[t] + 1):
+                        cnt[c] += 1
+            pos[0] = 0
+            for c in range(n_cls):
+                pos[c + 1] = pos[c] + cnt[c]
+            if pos[n_cls] > buf.shape[0]:
+                buf = np.empty(2 * pos[n_cls], np.int32)
+            for c in range(n_cls):
+                cnt[c] = pos[c]
+            for i in range(a0, a1):
+                q = sets[i]
+                for t in range(toff[q], toff[q + 1]):
+                    r = tdst[t]
+                    for c in range(tclo[t], tchi[t] + 1):
+                        buf[cnt[c]] = r
+                        cnt[c] += 1
+            c_lo = 0
+            c_hi = n_cls
+        else:
+            pos[0] = 0
+            pos[1] = 1
+            c_lo = 0
+            c_hi = 1
+        for c in range(c_lo, c_hi):
             b0 = pos[c]
             b1 = pos[c + 1]
             if b0 == b1:
                 continue
-            if c > 0 and pos[c] - pos[c - 1] == b1 - b0:
+            if d >= 0 and c > 0 and pos[c] - pos[c - 1] == b1 - b0:
                 same = True
                 off = pos[c - 1]
                 for i in range(b1 - b0):
@@ -564,14 +596,16 @@ def _determinize(n, start, final, bsrc, bclo, bchi, bdst, esrc, edst, n_cls, max
                         same = False
                         break
                 if same:
-                    trans[d, c] = trans[d, c - 1]
+                    trans[d * n_cls + c] = trans[d * n_cls + c - 1]
                     continue
             stamp += 1
-            k, acc = _closure(buf[b0:b1], b1 - b0, eoff, eto, important, final, mark, stamp, stack, cbuf)
-            if k == 0:
+            k, acc = _closure(buf, b0, b1, eoff, eto, important, final, mark, stamp, stack, cbuf)
+            if k == 0 and d >= 0:
                 continue
-            h = _hash_ints(cbuf, k)
-            slot = np.int64(h & np.uint64(hcap - 1))
+            h = 1469598103934665603
+            for i in range(k):
+                h = (h ^ cbuf[i]) * 1099511628211
+            slot = h & (hcap - 1)
             found = -1
             while htab[slot] >= 0:
                 e = htab[slot]
@@ -588,28 +622,28 @@ def _determinize(n, start, final, bsrc, bclo, bchi, bdst, esrc, edst, n_cls, max
                 slot = (slot + 1) & (hcap - 1)
             if found < 0:
                 if n_dfa >= max_states:
-                    return 1, trans[:n_dfa], accept[:n_dfa]
-                if n_dfa >= cap:
-                    ncap = 2 * cap
-                    t2 = np.full((ncap, n_cls), -1, np.int32)
-                    t2[:cap] = trans
+                    return 1, trans[:n_dfa * n_cls].copy(), accept[:n_dfa].copy()
+                if n_dfa == accept.shape[0]:
+                    ncap = 2 * n_dfa
+                    t2 = np.full(ncap * n_cls, -1, np.int32)
+                    t2[:n_dfa * n_cls] = trans
                     trans = t2
                     a2 = np.zeros(ncap, np.bool_)
-                    a2[:cap] = accept
+                    a2[:n_dfa] = accept
                     accept = a2
                     o2 = np.zeros(ncap + 1, np.int64)
-                    o2[:cap + 1] = set_off
+                    o2[:n_dfa + 1] = set_off
                     set_off = o2
-                    h2 = np.zeros(ncap, np.uint64)
-                    h2[:cap] = set_hash
+                    h2 = np.zeros(ncap, np.int64)
+                    h2[:n_dfa] = set_hash
                     set_hash = h2
-                    cap = ncap
                 base = set_off[n_dfa]
                 if base + k > sets.shape[0]:
                     s2 = np.empty(2 * (base + k), np.int32)
                     s2[:base] = sets[:base]
                     sets = s2
-                sets[base:base + k] = cbuf[:k]
+                for i in range(k):
+                    sets[base + i] = cbuf[i]
                 set_off[n_dfa + 1] = base + k
                 set_hash[n_dfa] = h
                 accept[n_dfa] = acc
@@ -620,13 +654,14 @@ def _determinize(n, start, final, bsrc, bclo, bchi, bdst, esrc, edst, n_cls, max
                     hcap *= 4
                     htab = np.full(hcap, -1, np.int32)
                     for e in range(n_dfa):
-                        sl = np.int64(set_hash[e] & np.uint64(hcap - 1))
+                        sl = set_hash[e] & (hcap - 1)
                         while htab[sl] >= 0:
                             sl = (sl + 1) & (hcap - 1)
                         htab[sl] = e
-            trans[d, c] = found
+            if d >= 0:
+                trans[d * n_cls + c] = found
         d += 1
-    return 0, trans[:n_dfa], accept[:n_dfa]
+    return 0, trans[:n_dfa * n_cls].copy(), accept[:n_dfa].copy()
 
 
 @njit(cache=True)
@@ -782,8 +817,16 @@ def _minimize(trans, accept, cls_of_byte):  # pragma: no cover - numba
         BW[0] = 0
         bwz[0] = 1
         _split(BE, BS, BF, BP, BM, BW, bwz)
-    # transition partition by label
-    CE = np.argsort(Lb[:mm], kind="mergesort").astype(np.int64)
+    # transition partition by label (counting sort: labels are < kk)
+    CE = np.empty(mm, np.int64)
+    loff = np.zeros(kk + 1, np.int64)
+    for t in range(mm):
+        loff[Lb[t] + 1] += 1
+    for c in range(kk):
+        loff[c + 1] += loff[c]
+    for t in range(mm):
+        CE[loff[Lb[t]]] = t
+        loff[Lb[t]] += 1
     CS = np.zeros(max(mm, 1), np.int64)
     CL = np.zeros(max(mm, 1), np.int64)
     CF = np.zeros(mm + 1, np.int64)
@@ -856,11 +899,11 @@ def _minimize(trans, accept, cls_of_byte):  # pragma: no cover - numba
             if y >= 0:
                 canon[i, c] = newid[y]
     # merge identical columns; number classes by first byte
-    hcol = np.empty(kk, np.uint64)
+    hcol = np.empty(kk, np.int64)
     for c in range(kk):
-        h = _U64_OFFSET
+        h = 1469598103934665603
         for i in range(tail):
-            h = (h ^ np.uint64(canon[i, c] + 1)) * _U64_PRIME
+            h = (h ^ (canon[i, c] + 1)) * 1099511628211
         hcol[c] = h
     colid = np.full(kk, -1, np.int64)
     rep = np.empty(kk, np.int64)
@@ -893,6 +936,36 @@ def _minimize(trans, accept, cls_of_byte):  # pragma: no cover - numba
         for i in range(tail):
             out[i, j] = canon[i, r]
     return out, acc_out, classmap
+
+
+@njit(cache=True)
+def _nfa_to_dfa(n, final, bs, bl, bh, bd, es, ed, max_states):  # pragma: no cover - numba
+    """Byte classes, subset construction from state 0, then :func:`_minimize`.
+
+    Returns ``(status, trans, accept, classmap)``; status 1: over ``max_states``.
+    """
+    marks = np.zeros(257, np.bool_)
+    marks[0] = True
+    for t in range(bl.shape[0]):
+        marks[bl[t]] = True
+        marks[bh[t] + 1] = True
+    cls = np.empty(256, np.int32)
+    c = -1
+    for b in range(256):
+        if marks[b]:
+            c += 1
+        cls[b] = c
+    n_cls = c + 1
+    clo = np.empty(bl.shape[0], np.int32)
+    chi = np.empty(bl.shape[0], np.int32)
+    for t in range(bl.shape[0]):
+        clo[t] = cls[bl[t]]
+        chi[t] = cls[bh[t]]
+    status, flat, accept = _determinize(n, final, bs, clo, chi, bd, es, ed, n_cls, max_states)
+    if status:
+        return status, np.full((1, 1), -1, np.int32), accept, np.zeros(256, np.uint8)
+    t2, a2, cm = _minimize(flat.reshape((accept.shape[0], n_cls)), accept, cls)
+    return 0, t2, a2, cm
 
 
 @njit(cache=True)
@@ -942,7 +1015,7 @@ def _product(ta, aa, tb, ab, ja, jb, mode, max_states):  # pragma: no cover - nu
                 slot = (slot + 1) & (hcap - 1)
             if found < 0:
                 if n >= max_states:
-                    return 1, trans[:n], np.zeros(n, np.bool_)
+                    return 1, trans[:n].copy(), np.zeros(n, np.bool_)
                 if n >= cap:
                     t2 = np.full((2 * cap, nj), -1, np.int32)
                     t2[:cap] = trans
@@ -985,7 +1058,7 @@ def _product(ta, aa, tb, ab, ja, jb, mode, max_states):  # pragma: no cover - nu
             accept[d] = pa and not qa
         else:
             accept[d] = pa or qa
-    return 0, trans[:n], accept
+    return 0, trans[:n].copy(), accept
 
 
 @njit(cache=True)
@@ -1034,7 +1107,7 @@ def _compose(tv, av, cv, dnext, dlen, dout, end_state, max_states):  # pragma: n
                 slot = (slot + 1) & (hcap - 1)
             if found < 0:
                 if n >= max_states:
-                    return 1, trans[:n], np.zeros(n, np.bool_)
+                    return 1, trans[:n].copy(), np.zeros(n, np.bool_)
                 if n >= cap:
                     t2 = np.full((2 * cap, 256), -1, np.int32)
                     t2[:cap] = trans
@@ -1070,7 +1143,7 @@ def _compose(tv, av, cv, dnext, dlen, dout, end_state, max_states):  # pragma: n
     accept = np.zeros(n, np.bool_)
     for d in range(n):
         accept[d] = D[d] == end_state and av[V[d]]
-    return 0, trans[:n], accept
+    return 0, trans[:n].copy(), accept
 
 
 # ---------------------------------------------------------------------------
@@ -1093,16 +1166,10 @@ def dfa_from_ast(node: Node, *, max_states: int = DEFAULT_MAX_STATES, name: str 
     except RecursionError:
         raise CompileError(f"regex {name} is nested too deeply") from None
     bs, bl, bh, bd, es, ed = nfa.arrays()
-    marks = np.zeros(257, dtype=np.bool_)
-    marks[0] = True
-    marks[bl] = True
-    marks[bh.astype(np.int64) + 1] = True
-    cls = (np.cumsum(marks[:256]) - 1).astype(np.int32)
-    n_cls = int(cls[255]) + 1
-    status, trans, accept = _determinize(nfa.n, 0, final, bs, cls[bl], cls[bh], bd, es, ed, n_cls, max_states)
+    status, trans, accept, classmap = _nfa_to_dfa(nfa.n, final, bs, bl, bh, bd, es, ed, max_states)
     if status:
         raise _limit_error(name, max_states, "DFA")
-    return _finish(trans, accept, cls)
+    return ByteDFA(trans, accept, classmap)
 
 
 def _literal_dfa(text: str) -> ByteDFA:
@@ -1110,12 +1177,21 @@ def _literal_dfa(text: str) -> ByteDFA:
         data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     except UnicodeEncodeError:  # a lone surrogate: no UTF-8 text contains it
         return _EMPTY
+    # The chain is minimal and BFS-ordered already.  Canonical classes: one per
+    # distinct byte, one for all others, numbered by first byte.
     n = len(data) + 1
-    trans = np.full((n, 256), -1, dtype=np.int32)
-    trans[np.arange(n - 1), data] = np.arange(1, n, dtype=np.int32)
+    present = np.zeros(256, dtype=np.bool_)
+    present[data] = True
+    first_dead = int(np.argmin(present))  # valid UTF-8 never uses every byte
+    opens = present.copy()
+    opens[first_dead] = True
+    ids = np.cumsum(opens) - 1
+    classmap = np.where(present, ids, ids[first_dead]).astype(np.uint8)
+    trans = np.full((n, int(ids[-1]) + 1), -1, dtype=np.int32)
+    trans[np.arange(n - 1), classmap[data]] = np.arange(1, n, dtype=np.int32)
     accept = np.zeros(n, dtype=np.bool_)
     accept[-1] = True
-    return _finish(trans, accept, np.arange(256, dtype=np.int32))
+    return ByteDFA(trans, accept, classmap)
 
 
 def _combine(a: ByteDFA, b: ByteDFA, mode: int, max_states: int, name: str) -> ByteDFA:

@@ -67,18 +67,20 @@ Ranges = tuple[tuple[int, int], ...]
 
 
 class Node:
-    """Base class of AST nodes."""
+    """Base class of AST nodes.  ``anchored``: the subtree holds an :class:`Anchor`."""
 
     __slots__ = ()
+    anchored = False
 
 
 class Chars(Node):
     """One character from a code-point set (an empty set matches nothing)."""
 
-    __slots__ = ("ranges",)
+    __slots__ = ("ranges", "fragment")
 
     def __init__(self, ranges: Ranges):
         self.ranges = ranges
+        self.fragment = None  # the DFA compiler caches the UTF-8 automaton here
 
     def __repr__(self) -> str:
         return f"Chars({self.ranges!r})"
@@ -87,10 +89,11 @@ class Chars(Node):
 class Seq(Node):
     """Concatenation; ``Seq(())`` is the empty string."""
 
-    __slots__ = ("items",)
+    __slots__ = ("items", "anchored")
 
     def __init__(self, items: tuple[Node, ...]):
         self.items = items
+        self.anchored = any(it.anchored for it in items)
 
     def __repr__(self) -> str:
         return f"Seq({list(self.items)!r})"
@@ -99,10 +102,11 @@ class Seq(Node):
 class Alt(Node):
     """Alternation (union)."""
 
-    __slots__ = ("items",)
+    __slots__ = ("items", "anchored")
 
     def __init__(self, items: tuple[Node, ...]):
         self.items = items
+        self.anchored = any(it.anchored for it in items)
 
     def __repr__(self) -> str:
         return f"Alt({list(self.items)!r})"
@@ -111,12 +115,13 @@ class Alt(Node):
 class Repeat(Node):
     """``item{lo,hi}``; ``hi is None`` means unbounded."""
 
-    __slots__ = ("item", "lo", "hi")
+    __slots__ = ("item", "lo", "hi", "anchored")
 
     def __init__(self, item: Node, lo: int, hi: int | None):
         self.item = item
         self.lo = lo
         self.hi = hi
+        self.anchored = item.anchored
 
     def __repr__(self) -> str:
         return f"Repeat({self.item!r}, {self.lo}, {self.hi})"
@@ -132,6 +137,7 @@ class Anchor(Node):
     """
 
     __slots__ = ("side", "rank", "pos", "text")
+    anchored = True
 
     def __init__(self, side: str, rank: int, pos: int, text: str):
         self.side = side
@@ -431,6 +437,18 @@ _UNSUPPORTED_REASONS = {
     "possessive quantifier": "it changes which strings match, by forbidding backtracking",
     "atomic group": "it changes which strings match, by forbidding backtracking",
 }
+
+
+_ECMA_BIT = 1 << 10
+
+
+@functools.lru_cache(maxsize=8192)
+def _literal_node(cp: int, mode: int) -> Chars:
+    """The (shared) node of one pattern character; ``mode`` holds the I, A and ECMA bits."""
+    s: Ranges = ((cp, cp),)
+    if mode & _I:
+        s = ecma_casefold_closure(s) if mode & _ECMA_BIT else python_casefold_closure(s, bool(mode & _A))
+    return Chars(_no_surrogates(s))
 
 
 def parse_flags(flags: str, dialect: str) -> int:
@@ -755,10 +773,7 @@ class _Parser:
 
     def literal(self, cp: int, flags: int) -> Chars:
         """One pattern character, with case-insensitivity applied."""
-        s: Ranges = ((cp, cp),)
-        if flags & _I:
-            s = ecma_casefold_closure(s) if self.ecma else python_casefold_closure(s, bool(flags & _A))
-        return Chars(_no_surrogates(s))
+        return _literal_node(cp, (flags & (_I | _A)) | (_ECMA_BIT if self.ecma else 0))
 
     def char_class(self, flags: int, start: int) -> Chars:
         """Parse after ``[``."""
@@ -1072,6 +1087,10 @@ def _pad(node: Node, left: int | None, right: int | None, pattern: str, lt: Rang
     stands at that edge of the match, ``None`` when it does not (anchors there are
     errors).
     """
+    if not node.anchored:
+        pre = _prefix_lang(left, lt) if left is not None else []
+        post = _suffix_lang(right, lt) if right is not None else []
+        return seq(pre + [node] + post) if pre or post else node
     if isinstance(node, Anchor):
         return _pad(Seq((node,)), left, right, pattern, lt)
     if isinstance(node, Alt):
@@ -1104,23 +1123,18 @@ def _pad(node: Node, left: int | None, right: int | None, pattern: str, lt: Rang
         middle = [_pad(it, None, None, pattern, lt) for it in items[first + 1:last]]
         return seq([_pad(items[first], left, None, pattern, lt)] + middle
                    + [_pad(items[last], None, right, pattern, lt)])
-    if isinstance(node, Repeat):
-        _check_no_anchor(node.item, pattern)
-    pre = _prefix_lang(left, lt) if left is not None else []
-    post = _suffix_lang(right, lt) if right is not None else []
-    if not pre and not post:
-        return node
-    return seq(pre + [node] + post)
+    # a Repeat is the only other node that can hold an anchor
+    raise regex_error(pattern, "anchor inside a repetition", *_first_anchor(node))
 
 
-def _check_no_anchor(node: Node, pattern: str) -> None:
+def _first_anchor(node: Node) -> tuple[int, int]:
+    """Offsets of the first anchor in ``node``'s subtree."""
     if isinstance(node, Anchor):
-        raise regex_error(pattern, "anchor inside a repetition", node.pos, node.pos + len(node.text))
-    if isinstance(node, (Seq, Alt)):
-        for it in node.items:
-            _check_no_anchor(it, pattern)
-    elif isinstance(node, Repeat):
-        _check_no_anchor(node.item, pattern)
+        return node.pos, node.pos + len(node.text)
+    for it in (node.items if isinstance(node, (Seq, Alt)) else (node.item,)):  # type: ignore[attr-defined]
+        if it.anchored:
+            return _first_anchor(it)
+    raise ValueError("no anchor in subtree")  # pragma: no cover
 
 
 # ---------------------------------------------------------------------------

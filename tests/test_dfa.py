@@ -242,6 +242,16 @@ def test_terminal_literal() -> None:
         compile_terminal(TerminalDef("a", literal=True, flags="q"))
 
 
+@given(text=st.text(max_size=12))
+@_settings
+def test_literal_fast_path_is_canonical(text: str) -> None:
+    got = compile_terminal(TerminalDef(text, literal=True))
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        assert got.is_empty()
+    else:
+        assert got == compile_regex(re.escape(text)) and got.fullmatch(text.encode())
+
+
 def test_terminal_memoized() -> None:
     t1 = TerminalDef(r"[a-z]+\d", flags="a")
     t2 = TerminalDef(r"[a-z]+\d", flags="a")
