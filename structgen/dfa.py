@@ -62,9 +62,11 @@ class ByteDFA:
         trans = np.ascontiguousarray(trans, dtype=np.int32)
         accept = np.ascontiguousarray(accept, dtype=np.bool_)
         classmap = np.ascontiguousarray(classmap, dtype=np.uint8)
-        if trans.ndim != 2 or accept.shape != (trans.shape[0],) or classmap.shape != (256,):
+        if (trans.ndim != 2 or accept.shape != (trans.shape[0],) or classmap.shape != (256,)
+                or int(classmap.max()) >= trans.shape[1] or int(trans.max(initial=-1)) >= trans.shape[0]
+                or int(trans.min(initial=-1)) < -1):
             raise ValueError(f"inconsistent DFA arrays: trans {trans.shape}, accept {accept.shape}, "
-                             f"classmap {classmap.shape}")
+                             f"classmap {classmap.shape} (classes < {trans.shape[1]}, targets -1..n-1 expected)")
         for arr in (trans, accept, classmap):
             arr.flags.writeable = False
         setter = object.__setattr__
@@ -79,9 +81,14 @@ class ByteDFA:
         raise AttributeError("ByteDFA is immutable")
 
     def walk(self, data: bytes, state: int = 0) -> int:
-        """The state after reading ``data`` from ``state``, or -1 once dead."""
+        """The state after reading ``data`` from ``state``, or -1 once dead.
+
+        Raises ``ValueError`` for a state number out of range.
+        """
         if state < 0:
             return -1
+        if state >= self.n_states:
+            raise ValueError(f"state {state} out of range (the DFA has {self.n_states} states)")
         return int(_walk(self.trans, self.classmap, np.frombuffer(bytes(data), dtype=np.uint8), state))
 
     def fullmatch(self, data: bytes) -> bool:
@@ -1318,7 +1325,7 @@ def compile_regex(pattern: str, *, dialect: str = "python", flags: str = "", sea
     return compile_terminal(TerminalDef(pattern, False, dialect, flags, search), max_states=max_states)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def compile_terminal(defn: TerminalDef, *, max_states: int = DEFAULT_MAX_STATES) -> ByteDFA:
     """The :class:`ByteDFA` of a terminal: pattern or literal, search mode,
     ``intersect``/``exclude`` members (products), ``json_string`` (the JSON string

@@ -263,9 +263,9 @@ def _member(points: np.ndarray, s: Ranges) -> np.ndarray:
     return ok & (points <= arr[np.maximum(idx, 0), 1])
 
 
-def _points(values: Iterable[int] | np.ndarray) -> Ranges:
-    arr = np.unique(np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=np.int64))
-    return _unicode.ranges_from_sorted(arr)
+def _points(values: list[int] | np.ndarray) -> Ranges:
+    """The set of the given code points."""
+    return _unicode.ranges_from_sorted(np.unique(np.asarray(values, dtype=np.int64)))
 
 
 @functools.lru_cache(maxsize=4)
@@ -548,8 +548,9 @@ class _Parser:
                     nl = pat.find("\n", self.pos)
                     self.pos = n if nl < 0 else nl + 1
                     continue
-            if c in "*+?" or (c == "{" and self.brace_quantifier() is not None):
-                lo, hi = self.quantifier()
+            brace = self.brace_quantifier() if c == "{" else None
+            if c in "*+?" or brace is not None:
+                lo, hi = self.quantifier(brace)
                 if not items or last == "anchor":
                     raise self.error("nothing to repeat", start, self.pos)
                 if last == "repeat":
@@ -630,21 +631,15 @@ class _Parser:
             j += 1
         return j > i + 1 and j < self.n and pat[j] == "}"
 
-    def quantifier(self) -> tuple[int, int | None]:
+    def quantifier(self, brace: tuple[int, int | None, int] | None) -> tuple[int, int | None]:
+        """Consume the quantifier at ``pos`` (``brace``: the parsed ``{...}`` form, if
+        that is what it is); return its bounds."""
         start = self.pos
-        c = self.pat[start]
-        if c == "*":
+        if brace is None:
+            c = self.pat[start]
             self.pos += 1
-            return 0, None
-        if c == "+":
-            self.pos += 1
-            return 1, None
-        if c == "?":
-            self.pos += 1
-            return 0, 1
-        got = self.brace_quantifier()
-        assert got is not None  # checked by the caller
-        lo, hi, end = got
+            return (0, None) if c == "*" else (1, None) if c == "+" else (0, 1)
+        lo, hi, end = brace
         self.pos = end
         if lo > _MAX_COUNT or (hi is not None and hi > _MAX_COUNT):
             raise self.error("the repetition number is too large", start, end)
@@ -676,7 +671,7 @@ class _Parser:
                 if end < 0:
                     raise self.error("missing '>', unterminated group name", start, self.n)
                 name = pat[self.pos:end]
-                if not name or not name.isidentifier():
+                if not (name.replace("$", "_") if self.ecma else name).isidentifier():
                     raise self.error("bad group name", start, end + 1)
                 if name in self.group_names:
                     raise self.error("redefinition of group name", start, end + 1)

@@ -417,9 +417,32 @@ def test_bytedfa_is_immutable() -> None:
     assert d.trans.dtype == np.int32 and d.classmap.dtype == np.uint8 and d.accept.dtype == np.bool_
     assert d.start == 0 and d.trans.shape == (d.n_states, d.n_classes)
     assert int(d.classmap.max()) == d.n_classes - 1
+    with pytest.raises(ValueError, match="out of range"):
+        d.walk(b"a", 3)
+    assert d.walk(b"a", -1) == -1 and d.walk(b"a") == 1 and d.walk(b"b", 1) == 2
+    with pytest.raises(ValueError, match="inconsistent"):
+        ByteDFA(np.array([[1]], dtype=np.int32), np.array([True]), np.zeros(256, dtype=np.uint8))
 
 
 def test_empty_language() -> None:
     for d in (compile_regex("[]", dialect="ecma"), compile_regex(r"a[^\s\S]"), compile_regex(r"\ud800")):
         assert d.is_empty() and not d.matches_empty() and d.n_states == 1
     assert not compile_regex("").is_empty() and compile_regex("").matches_empty()
+
+
+@pytest.mark.slow
+def test_stored_unicode_tables_match_this_python() -> None:
+    """The stored tables equal what this interpreter's unicodedata/_sre give."""
+    import unicodedata
+
+    from structgen import _unicode
+
+    if unicodedata.unidata_version != _unicode.UNIDATA_VERSION:
+        pytest.skip("stored tables are for another Unicode version (they are recomputed at run time)")
+    fresh = _unicode._compute()
+    stored = _unicode._tables()
+    for key, value in fresh.items():
+        if isinstance(value, np.ndarray):
+            assert np.array_equal(value, stored[key]), key
+        else:
+            assert value == stored[key], key
