@@ -23,6 +23,7 @@ bits (the worst case: no all-allowed or all-masked words to skip).
     python benchmarks/apply_bitmask.py --device cuda        # GPU table
     python benchmarks/apply_bitmask.py --json out.json      # also write raw numbers
     python benchmarks/apply_bitmask.py --fused              # fused ops against mask-then-torch
+    python benchmarks/apply_bitmask.py --threads 1          # one thread for torch and numba
 
 Peers are optional (``pip install llguidance xgrammar``; the ``bench`` extra): a missing
 one is reported as skipped.
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from typing import Callable
@@ -211,11 +213,17 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5, help="alternating timing blocks per size")
     ap.add_argument("--warmup", type=int, default=3, help="untimed calls before each block")
     ap.add_argument("--xgrammar-cuda", action="store_true", help="also time XGrammar's CUDA C++ kernel (compiles on first use)")
+    ap.add_argument("--threads", type=int, help="CPU threads for torch and numba (default: theirs)")
     ap.add_argument("--fused", action="store_true", help="time the fused ops instead of apply")
     ap.add_argument("--json", help="write the raw numbers here")
     args = ap.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: torch sees no GPU")
+    if args.threads:
+        import numba
+
+        torch.set_num_threads(args.threads)
+        numba.set_num_threads(args.threads)
     impls = {"structgen": None, "structgen-torch": None}
     impls.update(peers(args.device, args.xgrammar_cuda))
     env = {
@@ -224,6 +232,7 @@ def main() -> None:
         "torch_threads": torch.get_num_threads(),
         "cpu": platform.processor() or platform.machine(),
         "gpu": torch.cuda.get_device_name() if args.device == "cuda" else None,
+        "loadavg_1min_at_start": os.getloadavg()[0],
     }
     try:
         import numba
@@ -238,6 +247,8 @@ def main() -> None:
     else:
         print(header(impls), flush=True)
         rows = run(args.device, args.dtypes.split(","), args.reps, args.rounds, args.warmup, args.xgrammar_cuda)
+    env["loadavg_1min_at_end"] = os.getloadavg()[0]
+    print(f"load average (1 min) at start {env['loadavg_1min_at_start']:.2f}, at end {env['loadavg_1min_at_end']:.2f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"env": env, "rows": rows}, f, indent=1)

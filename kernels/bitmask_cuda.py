@@ -166,13 +166,32 @@ def _argmax_kernel(src, bitmask, mask_rows, out):
         cuda.syncthreads()
 
 
+# Launch configurations and stream wrappers for torch streams, reused across calls: making
+# them costs more host time than the kernels take on the GPU.  Keyed by the torch stream's
+# handle; cleared when large (a process rarely uses more than a few streams and shapes).
+_launchers: dict[tuple, Any] = {}
+_streams: dict[tuple[int, int], Any] = {}
+_stream_ids: set[int] = set()  # ids of the streams in _streams (kept alive there)
+_CACHE_LIMIT = 1024
+
+
 def _configured(kernel: Any, grid: Any, block: int, stream: Any, shared_bytes: int = 0) -> Any:
     """``kernel[grid, block, stream, shared_bytes]`` without numba-cuda's low-occupancy
     warning: small grids (one block per row, a short vocabulary) are intended here, and
-    the warning would fire on every small batch."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", _PerformanceWarning)
-        return kernel[grid, block, stream, shared_bytes]
+    the warning would fire on every small batch.  Configurations on streams from
+    :func:`torch_stream` are cached."""
+    reusable = id(stream) in _stream_ids
+    key = (kernel, grid, block, id(stream), shared_bytes)
+    cached = _launchers.get(key) if reusable else None
+    if cached is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", _PerformanceWarning)
+            cached = kernel[grid, block, stream, shared_bytes]
+        if reusable:
+            if len(_launchers) >= _CACHE_LIMIT:
+                _launchers.clear()
+            _launchers[key] = cached
+    return cached
 
 
 def launch_apply(logits: Any, bitmask: Any, rows: Any, neg_inf: np.integer, stream: Any) -> None:
@@ -207,13 +226,28 @@ def launch_argmax(src: Any, bitmask: Any, mask_rows: Any, out: Any, stream: Any)
 
 @contextlib.contextmanager
 def torch_stream(device: Any) -> Iterator[Any]:
-    """Activate numba's context for torch CUDA ``device`` and yield a numba stream that
-    wraps torch's current stream there, so kernels order with torch's own work."""
+    """Yield a numba stream that wraps torch's current stream on CUDA ``device``, so
+    kernels order with torch's own work; with several GPUs, numba's context for that
+    device is active meanwhile (with one, numba's default context is that device's)."""
     import torch
 
     index = device.index if device.index is not None else torch.cuda.current_device()
-    with cuda.gpus[index]:
-        yield cuda.external_stream(torch.cuda.current_stream(device).cuda_stream)
+    handle = torch.cuda.current_stream(device).cuda_stream
+    stream = _streams.get((index, handle))
+    if stream is None:
+        if len(_streams) >= _CACHE_LIMIT:
+            _launchers.clear()
+            _stream_ids.clear()
+            _streams.clear()
+        with cuda.gpus[index]:
+            stream = cuda.external_stream(handle)
+        _streams[(index, handle)] = stream
+        _stream_ids.add(id(stream))
+    if len(cuda.gpus) == 1:
+        yield stream
+    else:
+        with cuda.gpus[index]:
+            yield stream
 
 
 def as_device_array(tensor: Any) -> Any:

@@ -32,11 +32,15 @@ Backends (``backend=``):
 * ``"cuda"``: numba-cuda kernels.  Torch CUDA tensors are used in place through
   ``__cuda_array_interface__`` on torch's current stream; host arrays are copied to the
   GPU and back (useful for testing, e.g. under ``NUMBA_ENABLE_CUDASIM=1``).
+  ``numba.cuda`` is imported only when this backend is used, so importing structgen
+  never initialises CUDA.
 * ``"torch"``: plain torch operations, any device torch supports.
-* ``"auto"`` (default): ``"cpu"`` for host memory; ``"cuda"`` for CUDA tensors when
-  numba-cuda is installed and finds the GPU, else ``"torch"``; ``"torch"`` for any other
-  device.  ``numba.cuda`` is imported only then, so importing structgen never
-  initialises CUDA.
+* ``"auto"`` (default): ``"cpu"`` for host memory (numpy arrays, CPU tensors, every
+  dtype) and ``"torch"`` for tensors on any other device, CUDA included.  Measured on
+  an H100 (``docs/kernels.md``), the numba-cuda path spends 150-450 µs per call on the
+  host (building numba device arrays and launching through numba's dispatcher), which
+  is more than the torch path's few launches cost at every batch size measured (1 to
+  128 rows of 128k-152k logits); the GPU work itself is a few microseconds.
 
 Errors: ``TypeError`` when logits or bitmask is not an array/tensor; ``ValueError`` with
 the offending shape, dtype, stride or index for everything else (checked before any
@@ -187,15 +191,14 @@ def apply_bitmask_(logits: Any, bitmask: Any, indices: Sequence[int] | Any | Non
     Raises ``TypeError``/``ValueError`` on bad input (nothing is written then) and
     ``RuntimeError`` if ``backend="cuda"`` is forced without a usable GPU.
     """
-    lg, one_d = _check_logits(logits, writable=True)
+    lg, _ = _check_logits(logits, writable=True)
     bm = _check_bitmask(bitmask)
     rows = _pair_rows(indices, lg.shape[0], bm.shape[0])
     chosen = _choose_backend(backend, lg)
     if chosen == "torch":
         torch = _import_torch()
         target = lg if _is_tensor(lg) else torch.from_numpy(lg)
-        allowed = _allowed_torch(target, bm, rows)
-        target.masked_fill_(~allowed, float("-inf"))
+        target.masked_fill_(_masked_torch(bm, rows, lg.shape, target.device), float("-inf"))
     elif chosen == "cpu":
         bits = _host_bits(lg)
         n_rows = bm.shape[0]
@@ -234,8 +237,11 @@ def masked_log_softmax(
     if chosen == "torch":
         torch = _import_torch()
         x = (lg if _is_tensor(lg) else torch.from_numpy(lg)).to(torch.float32, copy=True)
-        allowed = _allowed_torch(x, bm, rows)
-        x.mul_(torch.from_numpy(inv_temp).to(x.device)[:, None]).masked_fill_(~allowed, float("-inf"))
+        if np.all(inv_temp == inv_temp[:1]):
+            x.mul_(float(inv_temp[0]) if len(inv_temp) else 1.0)
+        else:
+            x.mul_(torch.from_numpy(inv_temp).to(x.device)[:, None])
+        x.masked_fill_(_masked_torch(bm, rows, lg.shape, x.device), float("-inf"))
         out = torch.log_softmax(x, dim=-1)
         out.masked_fill_(~(x.amax(dim=-1, keepdim=True) > float("-inf")), float("-inf"))
         out = out if _is_tensor(lg) else out.numpy()
@@ -265,10 +271,10 @@ def masked_argmax(logits: Any, bitmask: Any, indices: Sequence[int] | Any | None
     chosen = _choose_backend(backend, lg)
     if chosen == "torch":
         torch = _import_torch()
-        x = lg if _is_tensor(lg) else torch.from_numpy(lg)
-        allowed = _allowed_torch(x, bm, rows)
-        best = x.float().masked_fill(~allowed, float("-inf")).amax(dim=-1, keepdim=True)
-        hit = allowed & (x.float() == best)
+        x = (lg if _is_tensor(lg) else torch.from_numpy(lg)).float()
+        masked = _masked_torch(bm, rows, lg.shape, x.device)
+        best = x.masked_fill(masked, float("-inf")).amax(dim=-1, keepdim=True)
+        hit = (x == best).logical_and_(~masked)  # the allowed tokens holding the maximum
         out = torch.where(hit.any(dim=-1), hit.to(torch.uint8).argmax(dim=-1), -1)
         out = out if _is_tensor(lg) else out.numpy()
     elif chosen == "cpu":
@@ -434,17 +440,13 @@ def _choose_backend(backend: str, lg: Any) -> str:
         raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
     device = lg.device.type if _is_tensor(lg) else "cpu"
     if backend == "auto":
-        if device == "cpu":
-            return "cpu"
-        if device == "cuda" and _numba_cuda_usable(require=False):
-            return "cuda"
-        return "torch"
+        return "cpu" if device == "cpu" else "torch"
     if backend == "cpu" and device != "cpu":
         raise ValueError(f"backend='cpu' needs logits in host memory; got a tensor on {lg.device}")
     if backend == "cuda":
         if device not in ("cpu", "cuda"):
             raise ValueError(f"backend='cuda' needs host or CUDA logits; got a tensor on {lg.device}")
-        _numba_cuda_usable(require=True)
+        _require_numba_cuda()
     return backend
 
 
@@ -473,25 +475,40 @@ def _host_float32(lg: Any) -> np.ndarray:
     return lg.astype(np.float32, copy=False)
 
 
-def _allowed_torch(x: Any, bm: Any, rows: np.ndarray | None) -> Any:
-    """Boolean (rows, V) tensor on ``x``'s device: True where the token is not masked."""
+def _masked_torch(bm: Any, rows: np.ndarray | None, shape: tuple[int, int], device: Any) -> Any:
+    """Boolean tensor of ``shape`` on ``device``: True where a logit is to be masked.
+
+    Three elementwise kernels (and-with-bit-values, compare, and a pad when the vocabulary
+    outgrows the bitmask), plus a scatter with ``indices``: launches dominate on a GPU.
+    """
     torch = sys.modules["torch"]
-    words = bm if _is_tensor(bm) else torch.from_numpy(bm)
-    bits = bitmask_to_bool(words.to(x.device), x.shape[1])
+    n_rows, n_tokens = shape
+    words = (bm if _is_tensor(bm) else torch.from_numpy(bm)).to(device, non_blocking=True)
+    covered = min(32 * words.shape[1], n_tokens)
+    width = bitmask_width(covered)
+    key = ("bits", str(device))
+    bit_values = _cuda_state.get(key)
+    if bit_values is None:
+        one_bits = (np.uint32(1) << np.arange(32, dtype=np.uint32)).view(np.int32)
+        bit_values = _cuda_state[key] = torch.from_numpy(one_bits).to(device)
+    masked = (words[:, :width, None] & bit_values) == 0
+    masked = masked.reshape(words.shape[0], 32 * width)[:, :covered]
+    if covered < n_tokens:
+        tail = torch.ones((words.shape[0], n_tokens - covered), dtype=torch.bool, device=device)
+        masked = torch.cat([masked, tail], dim=1)
     if rows is None:
-        return bits
-    allowed = torch.ones(x.shape, dtype=torch.bool, device=x.device)
-    allowed[torch.from_numpy(rows).to(x.device)] = bits
-    return allowed
+        return masked
+    full = torch.zeros(shape, dtype=torch.bool, device=device)
+    full[torch.from_numpy(rows).to(device)] = masked
+    return full
 
 
 # ----------------------------------------------------------------------------------------
 # CUDA plumbing (numba.cuda imported lazily).
 
 
-def _numba_cuda_usable(*, require: bool) -> bool:
-    """Whether numba-cuda imports and sees a GPU (or its simulator).  With ``require``,
-    raise ``RuntimeError`` instead of returning False."""
+def _require_numba_cuda() -> None:
+    """Raise ``RuntimeError`` unless numba-cuda imports and sees a GPU (or its simulator)."""
     if "usable" not in _cuda_state:
         try:
             from numba import cuda
@@ -501,9 +518,8 @@ def _numba_cuda_usable(*, require: bool) -> bool:
         except ImportError as exc:  # numba-cuda missing
             _cuda_state["usable"] = False
             _cuda_state["why"] = f"numba.cuda cannot be imported ({exc}); install numba-cuda"
-    if require and not _cuda_state["usable"]:
+    if not _cuda_state["usable"]:
         raise RuntimeError(f"backend='cuda' was requested but {_cuda_state['why']}")
-    return _cuda_state["usable"]
 
 
 def _cuda_kernels() -> Any:

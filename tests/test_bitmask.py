@@ -327,15 +327,23 @@ def test_other_errors() -> None:
         bm.masked_log_softmax(logits, mask, float("inf"))
 
 
-def test_import_does_not_touch_cuda() -> None:
+def test_import_does_not_touch_cuda_and_forced_cuda_needs_a_gpu() -> None:
     code = (
         "import sys, numpy as np, structgen, structgen.bitmask as bm\n"
         "x = np.zeros((2, 100), np.float32); m = bm.allocate_bitmask(2, 100)\n"
         "bm.apply_bitmask_(x, m); bm.masked_log_softmax(x, m); bm.masked_argmax(x, m)\n"
         "loaded = [n for n in sys.modules if n.startswith(('numba.cuda', 'numba_cuda'))]\n"
         "assert not loaded, loaded\n"
+        "try:\n"
+        "    bm.apply_bitmask_(x, m, backend='cuda')\n"
+        "except RuntimeError as exc:\n"
+        "    assert \"backend='cuda' was requested but numba-cuda finds no usable\" in str(exc), exc\n"
+        "else:\n"
+        "    raise AssertionError('no RuntimeError without a GPU')\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    env["CUDA_VISIBLE_DEVICES"] = ""
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120, env=env)
 
 
 def test_cuda_kernels_in_simulator() -> None:

@@ -151,17 +151,17 @@ def test_cuda_tensors_in_place(dtype, rows, vocab, width, indices, mask_on_gpu) 
     logits = torch.from_numpy(logits_np).to(dtype)
     expected = bm.apply_bitmask_reference(logits, mask, indices)
     gpu_mask = torch.from_numpy(mask).cuda() if mask_on_gpu else mask
-    out = logits.cuda()
-    ptr = out.data_ptr()
-    assert bm._choose_backend("auto", out) == "cuda"
-    bm.apply_bitmask_(out, gpu_mask, indices)
-    assert out.data_ptr() == ptr
-    assert torch.equal(out.cpu(), expected)
+    for backend in ("cuda", "auto"):  # auto: the torch path (see structgen.bitmask)
+        out = logits.cuda()
+        ptr = out.data_ptr()
+        bm.apply_bitmask_(out, gpu_mask, indices, backend=backend)
+        assert out.data_ptr() == ptr
+        assert torch.equal(out.cpu(), expected)
 
-    lsm = bm.masked_log_softmax(logits.cuda(), gpu_mask, temperature, indices)
-    arg = bm.masked_argmax(logits.cuda(), gpu_mask, indices)
-    assert lsm.is_cuda and arg.is_cuda
-    check_fused(lsm.cpu().numpy(), arg.cpu().numpy(), logits.float().numpy(), mask, temperature, indices)
+        lsm = bm.masked_log_softmax(logits.cuda(), gpu_mask, temperature, indices, backend=backend)
+        arg = bm.masked_argmax(logits.cuda(), gpu_mask, indices, backend=backend)
+        assert lsm.is_cuda and arg.is_cuda
+        check_fused(lsm.cpu().numpy(), arg.cpu().numpy(), logits.float().numpy(), mask, temperature, indices)
 
 
 @pytest.mark.skipif(not GPU, reason="needs a GPU (torch CUDA tensors)")
@@ -175,7 +175,7 @@ def test_cuda_strided_rows_and_side_stream() -> None:
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
         last = full[:, -1, :]
-        bm.apply_bitmask_(last, torch.from_numpy(mask).cuda())
+        bm.apply_bitmask_(last, torch.from_numpy(mask).cuda(), backend="cuda")
         result = last.cpu()
     assert torch.equal(result, expected)
     assert torch.equal(full[:, :-1, :].cpu(), torch.from_numpy(logits_np).reshape(4, 3, 5000)[:, :-1, :])
