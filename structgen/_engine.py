@@ -38,14 +38,33 @@ sorted), interned into an id.  State ``-1`` is dead.
     2  off   int32[scap+1] set k is item[off[k]:off[k+1]]
     3  lex   int32[scap]   lexer start state of set k (its allowed terminals)
     4  acc   uint8[scap]   set k contains the accepting item
-    5  ver   int32[scap]   bumped whenever scratch set k is rewritten (walk memo)
+    5  ver   int32[scap]   bumped whenever set k is rewritten
+    6  from  int32[scap]   set k was built by scanning lexer state from[k] over set
+    7  pver  int32[scap]   k-1 when set k-1 had version pver[k]; a scan with the same
+                           inputs reuses it (the walk meets the same lexeme end often)
 
 ``S`` — scratch of one thread:
     0  hkey  int64[hcap]  1 hgen int32[hcap]  (generation-stamped hash set)
     2  pstamp int32[n_syms]  3 tflag uint8[n_terms]  4 buf int32[n_terms+1]
-    5  meta  int64[2] (generation counter)
-    6  st_ls int32[D]  7 st_k int32[D]  8 memo_start int32[D]  9 memo_k int32[D]
-    10 memo_ver int32[D]
+    5  meta  int64[4] (Earley hash generation and count, slice-check generation and count)
+    6  st_ls int32[D]  7 st_k int32[D]  (walk stack: lexer state, top set per depth)
+    8-10 unused
+    11 abs_stack int32, 12 abs_hkey int64, 13 abs_hgen int32 (slice checks; S[5][2:4])
+
+``T`` — the vocabulary's token tries, one after another (a forest): one trie per
+slice and one for the remaining tokens, each starting with its root node:
+    0 node int64[N]  packed: end (bits 0-31), byte (32-39), depth (40-55), has tokens (56)
+    1 tok_off int32[N+1]  2 toks int32  (token ids ending at each node)
+    3 rootkids int32[n_tries*256]  node of each root child by byte, -1 if none
+
+``X`` — slices and token bytes (vocabulary + grammar):
+    0 roots int32[n_slices+2]   trie i spans nodes [roots[i], roots[i+1])
+    1 masks uint32[n_slices, n_words]  tokens of each slice
+    2 sl_trans int32[...]       slice DFAs, 256 columns per state (-1 dead)
+    3 sl_start int32[n_slices]
+    4 absorb int8[n_base*n_slices]  cache: base state stays alive on the whole slice
+    5 tok_off int64[V+1]  6 tok_data uint8[...]  token bytes
+    7 eos int32[...]
 
 Negative return codes below ``NEED_*`` ask the Python caller to grow a table and
 call again; the kernels never leave committed state half-updated.
@@ -54,7 +73,9 @@ call again; the kernels never leave committed state half-updated.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import carray, njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 DEAD = -1
 UNKNOWN = -2
@@ -62,6 +83,7 @@ NEED_LEXER = -100  # lexer cache arrays are full
 NEED_EARLEY = -200  # matcher's Earley arrays are full
 NEED_SCRATCH = -300  # scratch hash table is full
 LEXER_FROZEN = -400  # a transition must be computed but the cache may not grow now
+NO_SCAN = -3  # E[6]: set not known to come from a scan
 
 FLAG_REAL = 1
 FLAG_IGNORE = 2
@@ -326,6 +348,8 @@ def earley_init(G, L, E, S):
     start_sym = G[13][3]
     _new_generation(S)
     E[2][0] = 0
+    E[5][0] += 1
+    E[6][0] = NO_SCAN
     end = 0
     for p in range(pred_off[start_sym], pred_off[start_sym + 1]):
         end = _add_item(E, S, end, pred_items[p], 0)
@@ -343,12 +367,17 @@ def earley_scan(G, L, E, S, k, ls):
     n_terms = G[13][0]
     tflag = S[3]
     e_item, e_orig, e_off = E[0], E[1], E[2]
+    ver, efrom, pver = E[5], E[6], E[7]
     if k + 2 >= e_off.shape[0]:
         return NEED_EARLEY
+    k1 = k + 1
+    if efrom[k1] == ls and pver[k1] == ver[k]:
+        return 0  # set k+1 already holds this very scan (same set k, same lexeme)
+    ver[k1] += 1
+    efrom[k1] = NO_SCAN
     for q in range(aoff[ls], aoff[ls + 1]):
         tflag[acc[q]] = 1
     _new_generation(S)
-    k1 = k + 1
     end = e_off[k1]
     for q in range(e_off[k], e_off[k1]):
         j = e_item[q]
@@ -363,7 +392,11 @@ def earley_scan(G, L, E, S, k, ls):
         return end
     if end == e_off[k1]:
         return 1
-    return _close_set(G, L, E, S, k1, end)
+    r = _close_set(G, L, E, S, k1, end)
+    if r == 0:
+        efrom[k1] = ls
+        pver[k1] = ver[k]
+    return r
 
 
 # ------------------------------------------------------------------ byte stepping
@@ -426,79 +459,199 @@ def accepting(G, L, E, S, k, ls):
     return 0
 
 
+# ----------------------------------------------------------------------- slices
+
+
+@njit(cache=True, nogil=True)
+def _ps_insert(hkey, hgen, smeta, key):
+    """Generation-stamped hash set of pairs for the slice check (generation smeta[2])."""
+    gen = np.int32(smeta[2])
+    mask = hkey.shape[0] - 1
+    h = (np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(20)
+    slot = np.int64(h & np.uint64(mask))
+    while hgen[slot] == gen:
+        if hkey[slot] == key:
+            return 0
+        slot = (slot + 1) & mask
+    if smeta[3] * 2 >= hkey.shape[0]:
+        return -1
+    hgen[slot] = gen
+    hkey[slot] = key
+    smeta[3] += 1
+    return 1
+
+
+@njit(cache=True, nogil=True)
+def _base_absorbs(G, L, S, X, s, sl):
+    """Does base state ``s`` stay alive on every string of slice ``sl``?
+
+    A search over the product of the terminal's DFA and the slice's DFA (cached per
+    base state in ``X[4]``).  Uses the scratch hash set (no Earley work is running).
+    """
+    cache = X[4]
+    n_sl = X[0].shape[0] - 2
+    c = cache[s * n_sl + sl]
+    if c >= 0:
+        return c
+    sl_trans, sl_start = X[2], X[3]
+    bs_term, bs_rowoff, bs_trans, term_cls = G[8], G[10], G[11], G[12]
+    stack, hkey, hgen, smeta = S[11], S[12], S[13], S[5]
+    smeta[2] += 1
+    smeta[3] = 0
+    if smeta[2] >= 2147483000:
+        hgen[:] = 0
+        smeta[2] = 1
+    q0 = sl_start[sl]
+    stack[0] = s
+    stack[1] = q0
+    top = 2
+    _ps_insert(hkey, hgen, smeta, (np.int64(s) << 32) | np.int64(q0))
+    ok = 1
+    while top > 0 and ok:
+        top -= 2
+        bs = stack[top]
+        q = stack[top + 1]
+        row = bs_rowoff[bs]
+        tb = bs_term[bs] * 256
+        for b in range(256):
+            q2 = sl_trans[q * 256 + b]
+            if q2 < 0:
+                continue
+            s2 = bs_trans[row + term_cls[tb + b]]
+            if s2 < 0:
+                ok = 0
+                break
+            r = _ps_insert(hkey, hgen, smeta, (np.int64(s2) << 32) | np.int64(q2))
+            if r < 0:  # too many pairs for the scratch table: answer "no", uncached
+                return 0
+            if r == 1:
+                if top + 2 > stack.shape[0]:
+                    return 0
+                stack[top] = s2
+                stack[top + 1] = q2
+                top += 2
+    cache[s * n_sl + sl] = ok
+    return ok
+
+
+@njit(cache=True, nogil=True)
+def _absorbs(G, L, S, X, ls, sl):
+    """Does lexer state ``ls`` stay alive (without a lexeme boundary) on every string of
+    slice ``sl``?  True when one of its terminals does (cached per state)."""
+    if ls < 0:
+        return 0
+    slice_ok = L[8]
+    c = slice_ok[ls, sl]
+    if c >= 0:
+        return c
+    eoff, elems = L[1], L[2]
+    ok = 0
+    for e in range(eoff[ls], eoff[ls + 1]):
+        if _base_absorbs(G, L, S, X, elems[e], sl):
+            ok = 1
+            break
+    if L[7][_M_FROZEN] == 0:
+        slice_ok[ls, sl] = ok
+    return ok
+
+
 # ----------------------------------------------------------------------- the walk
 
 
 @njit(cache=True, nogil=True)
-def fill_mask(G, L, E, S, T, k, ls, out, eos, check_eos):
-    """Set in ``out`` (uint32 words) the bit of every token allowed after the state
-    (top set k, lexer state ls): a DFS over the token trie ``T`` carrying the lexer
-    state down each path, pruning dead subtrees.  EOS ids get their bit when the
-    text may end here (if ``check_eos``).  Returns 0 or a NEED code.
+def _walk(G, L, E, S, T, trie, k, ls, out):
+    """DFS over trie number ``trie`` of the forest from (set k, lexer state ls).
+
+    Node words (``T[0]``): bits 0-31 one past the subtree, 32-39 the byte, 40-55
+    the depth, bit 56 "tokens end here" (then ``T[2][T[1][n]:T[1][n+1]]``).  The
+    root's children are found through ``T[3]`` (256 entries per trie), so children
+    whose byte is dead are never touched (they lie far apart in memory).
     """
-    t_byte, t_end, t_depth, t_off, t_toks = T[0], T[1], T[2], T[3], T[4]
-    st_ls, st_k, memo_start, memo_k, memo_ver = S[6], S[7], S[8], S[9], S[10]
-    set_ver = E[5]
-    e_lex = E[3]
+    node, t_off, t_toks, rootkids = T[0], T[1], T[2], T[3]
+    st_ls, st_k = S[6], S[7]
+    e_lex, e_ver, e_from, e_pver = E[3], E[5], E[6], E[7]
+    n_sets_cap = E[2].shape[0]
     flags = L[5]
-    out[:] = 0
+    trans = L[0]
     st_ls[0] = ls
     st_k[0] = k
-    memo_start[0] = UNKNOWN
-    n_nodes = t_byte.shape[0]
-    n = 1
-    while n < n_nodes:
-        d = t_depth[n]
-        b = t_byte[n]
-        pls = st_ls[d - 1]
-        pk = st_k[d - 1]
-        nk = pk
-        nxt = lexer_step(G, L, S, pls, b)
-        if nxt < DEAD:
-            return nxt
-        if nxt == DEAD:
-            ms = memo_start[d - 1]
-            if ms != UNKNOWN and ms >= 0 and set_ver[memo_k[d - 1]] != memo_ver[d - 1]:
-                ms = UNKNOWN
-            if ms == UNKNOWN:
-                f = flags[pls]
-                if f & FLAG_REAL:
-                    r = earley_scan(G, L, E, S, pk, pls)
-                    if r < 0:
-                        return r
-                    if r == 0:
-                        mk = pk + 1
-                        set_ver[mk] += 1
-                        ms = e_lex[mk]
-                    else:
-                        mk = pk
-                        ms = DEAD
-                elif f & FLAG_IGNORE:
-                    mk = pk
-                    ms = e_lex[pk]
-                else:
-                    mk = pk
-                    ms = DEAD
-                memo_start[d - 1] = ms
-                memo_k[d - 1] = mk
-                memo_ver[d - 1] = set_ver[mk]
-            if ms < 0:
-                n = t_end[n]
-                continue
-            nk = memo_k[d - 1]
-            nxt = lexer_step(G, L, S, ms, b)
-            if nxt < DEAD:
-                return nxt
+    root_dead_ok = ls >= 0 and flags[ls] == 0  # a dead byte at the root prunes at once
+    for rb in range(256):
+        n = rootkids[trie * 256 + rb]
+        if n < 0 or (root_dead_ok and trans[ls, rb] == DEAD):
+            continue
+        hi = node[n] & 0xFFFFFFFF
+        while n < hi:
+            v = node[n]
+            b = (v >> 32) & 0xFF
+            d = (v >> 40) & 0xFFFF
+            pls = st_ls[d - 1]
+            pk = st_k[d - 1]
+            nk = pk
+            nxt = trans[pls, b] if pls >= 0 else DEAD
+            if nxt == UNKNOWN:
+                nxt = lexer_step(G, L, S, pls, b)
+                if nxt < DEAD:
+                    return nxt
             if nxt == DEAD:
-                n = t_end[n]
-                continue
-        st_ls[d] = nxt
-        st_k[d] = nk
-        memo_start[d] = UNKNOWN
-        for q in range(t_off[n], t_off[n + 1]):
-            tok = t_toks[q]
-            out[tok >> 5] |= np.uint32(1) << np.uint32(tok & 31)
-        n += 1
+                # the lexeme must end before this byte
+                f = flags[pls] if pls >= 0 else 0
+                if f & FLAG_REAL:
+                    # the same lexeme end as a sibling or cousin met before: reuse its set
+                    if not (pk + 2 < n_sets_cap and e_from[pk + 1] == pls and e_pver[pk + 1] == e_ver[pk]):
+                        r = earley_scan(G, L, E, S, pk, pls)
+                        if r < 0:
+                            return r
+                        if r != 0:
+                            n = v & 0xFFFFFFFF
+                            continue
+                    nk = pk + 1
+                elif f & FLAG_IGNORE:
+                    nk = pk
+                else:
+                    n = v & 0xFFFFFFFF
+                    continue
+                start = e_lex[nk]
+                nxt = trans[start, b] if start >= 0 else DEAD
+                if nxt == UNKNOWN:
+                    nxt = lexer_step(G, L, S, start, b)
+                    if nxt < DEAD:
+                        return nxt
+                if nxt == DEAD:
+                    n = v & 0xFFFFFFFF
+                    continue
+            st_ls[d] = nxt
+            st_k[d] = nk
+            if v >> 56:
+                for q in range(t_off[n], t_off[n + 1]):
+                    tok = t_toks[q]
+                    out[tok >> 5] |= np.uint32(1) << np.uint32(tok & 31)
+            n += 1
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def fill_mask(G, L, E, S, T, X, k, ls, out, check_eos):
+    """Set in ``out`` (uint32 words) the bit of every token allowed after the state
+    (top set k, lexer state ls): a DFS over the token trie carrying the lexer state
+    down each path, pruning dead subtrees, pushing Earley sets where a lexeme ends
+    inside a token.  The vocabulary is split into slices (``X``): a slice whose
+    strings all keep the lexer alive is OR-ed in from its precomputed mask instead of
+    walked.  EOS ids get their bit when the text may end here (if ``check_eos``).
+    Returns 0 or a NEED code.
+    """
+    roots, masks, eos = X[0], X[1], X[7]
+    n_sl = roots.shape[0] - 2
+    out[:] = 0
+    for sl in range(n_sl + 1):
+        if sl < n_sl and _absorbs(G, L, S, X, ls, sl):
+            m = masks[sl]
+            for w in range(out.shape[0]):
+                out[w] |= m[w]
+            continue
+        r = _walk(G, L, E, S, T, sl, k, ls, out)
+        if r != 0:
+            return r
     if check_eos:
         r = accepting(G, L, E, S, k, ls)
         if r < 0:
@@ -542,3 +695,120 @@ def forced_bytes(G, L, E, S, k, ls, out):
         out[n] = only
         n += 1
     return n
+
+
+# ------------------------------------------------------------ pointer-table entries
+#
+# Python calls the kernels through the ``k_*`` entry points below, passing three
+# int64 "pointer tables" instead of ~45 arrays: numba's dispatcher spends ~60-200 ns
+# per array argument, which would dominate a ~10 µs mask.  A table row is
+# (address, shape0, shape1) of one C-contiguous array; the owner keeps the arrays
+# alive (see ``structgen.matcher``) and rebuilds the table when an array is replaced.
+#
+#   gt (grammar): G[0:14] L[14:23] T[23:27] X[27:35]      mt (matcher): E[0:8]
+#   st (thread scratch): S[0:14]
+
+
+@intrinsic
+def _voidptr(typingctx, addr):
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], cgutils.voidptr_t)
+
+    return types.voidptr(types.int64), codegen
+
+
+@njit(cache=True, inline="always")
+def _i32(t, i):
+    return carray(_voidptr(t[3 * i]), (t[3 * i + 1],), np.int32)
+
+
+@njit(cache=True, inline="always")
+def _i64(t, i):
+    return carray(_voidptr(t[3 * i]), (t[3 * i + 1],), np.int64)
+
+
+@njit(cache=True, inline="always")
+def _u8(t, i):
+    return carray(_voidptr(t[3 * i]), (t[3 * i + 1],), np.uint8)
+
+
+@njit(cache=True, inline="always")
+def _i8(t, i):
+    return carray(_voidptr(t[3 * i]), (t[3 * i + 1],), np.int8)
+
+
+@njit(cache=True, inline="always")
+def _i32_2d(t, i):
+    return carray(_voidptr(t[3 * i]), (t[3 * i + 1], t[3 * i + 2]), np.int32)
+
+
+@njit(cache=True, inline="always")
+def _i8_2d(t, i):
+    return carray(_voidptr(t[3 * i]), (t[3 * i + 1], t[3 * i + 2]), np.int8)
+
+
+@njit(cache=True, inline="always")
+def _u32_2d(t, i):
+    return carray(_voidptr(t[3 * i]), (t[3 * i + 1], t[3 * i + 2]), np.uint32)
+
+
+@njit(cache=True, inline="always")
+def _unpack(gt, mt, st):
+    G = (_i32(gt, 0), _i32(gt, 1), _i32(gt, 2), _i32(gt, 3), _u8(gt, 4), _i32(gt, 5), _i32(gt, 6),
+         _u8(gt, 7), _i32(gt, 8), _u8(gt, 9), _i32(gt, 10), _i32(gt, 11), _u8(gt, 12), _i64(gt, 13))
+    L = (_i32_2d(gt, 14), _i32(gt, 15), _i32(gt, 16), _i32(gt, 17), _i32(gt, 18), _u8(gt, 19),
+         _i32(gt, 20), _i64(gt, 21), _i8_2d(gt, 22))
+    T = (_i64(gt, 23), _i32(gt, 24), _i32(gt, 25), _i32(gt, 26))
+    X = (_i32(gt, 27), _u32_2d(gt, 28), _i32(gt, 29), _i32(gt, 30), _i8(gt, 31), _i64(gt, 32), _u8(gt, 33),
+         _i32(gt, 34))
+    E = (_i32(mt, 0), _i32(mt, 1), _i32(mt, 2), _i32(mt, 3), _u8(mt, 4), _i32(mt, 5), _i32(mt, 6), _i32(mt, 7))
+    S = (_i64(st, 0), _i32(st, 1), _i32(st, 2), _u8(st, 3), _i32(st, 4), _i64(st, 5), _i32(st, 6),
+         _i32(st, 7), _i32(st, 8), _i32(st, 9), _i32(st, 10), _i32(st, 11), _i64(st, 12), _i32(st, 13))
+    return G, L, T, X, E, S
+
+
+@njit(cache=True, nogil=True)
+def k_init(gt, mt, st):
+    G, L, T, X, E, S = _unpack(gt, mt, st)
+    return earley_init(G, L, E, S)
+
+
+@njit(cache=True, nogil=True)
+def k_fill(gt, mt, st, k, ls, out, check_eos):
+    """``out`` is the caller's int32 bitmask row."""
+    G, L, T, X, E, S = _unpack(gt, mt, st)
+    return fill_mask(G, L, E, S, T, X, k, ls, out.view(np.uint32), check_eos)
+
+
+@njit(cache=True, nogil=True)
+def k_step_token(gt, mt, st, k, ls, token):
+    """Feed one token's bytes.  (code, k', ls'); code 1 also for non-text ids."""
+    G, L, T, X, E, S = _unpack(gt, mt, st)
+    tok_off, tok_data = X[5], X[6]
+    if token < 0 or token + 1 >= tok_off.shape[0] or tok_off[token] == tok_off[token + 1]:  # not text
+        return 1, k, ls
+    return step_bytes(G, L, E, S, k, ls, tok_data, tok_off[token], tok_off[token + 1])
+
+
+@njit(cache=True, nogil=True)
+def k_step_bytes(gt, mt, st, k, ls, data):
+    G, L, T, X, E, S = _unpack(gt, mt, st)
+    return step_bytes(G, L, E, S, k, ls, data, 0, data.shape[0])
+
+
+@njit(cache=True, nogil=True)
+def k_step_byte(gt, mt, st, k, ls, b):
+    G, L, T, X, E, S = _unpack(gt, mt, st)
+    return step_byte(G, L, E, S, k, ls, b)
+
+
+@njit(cache=True, nogil=True)
+def k_accepting(gt, mt, st, k, ls):
+    G, L, T, X, E, S = _unpack(gt, mt, st)
+    return accepting(G, L, E, S, k, ls)
+
+
+@njit(cache=True, nogil=True)
+def k_forced(gt, mt, st, k, ls, out):
+    G, L, T, X, E, S = _unpack(gt, mt, st)
+    return forced_bytes(G, L, E, S, k, ls, out)

@@ -79,6 +79,8 @@ class LexerCache:
         meta = np.zeros(4, dtype=np.int64)
         slice_ok = np.full((cap, max(n_slices, 1)), -1, dtype=np.int8)
         self.L = (trans, eoff, elems, aoff, acc, flags, ht, meta, slice_ok)
+        self.version = 0
+        self._retired: list[tuple] = []  # replaced arrays, kept alive (see matcher.py)
 
     @property
     def n_states(self) -> int:
@@ -108,7 +110,9 @@ class LexerCache:
         if 4 * (ns + 2) >= ht.shape[0]:
             ht = np.full(ht.shape[0] * 2, -1, dtype=np.int32)
             rehash = True
+        self._retired.append(self.L)
         self.L = (trans, eoff, elems, aoff, acc, flags, ht, meta, slice_ok)
+        self.version += 1
         if rehash:
             _engine.lexer_rehash(self.L)
 

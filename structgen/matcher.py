@@ -1,62 +1,104 @@
 """Compiled grammars bound to a vocabulary, and the per-sequence Matcher.
 
-:class:`Grammar` is immutable and shareable (its lexer cache grows behind a lock);
-:class:`Matcher` is a cheap cursor over it: the Earley sets of one sequence, the
-current lexer state and a history for ``rollback``.
+:class:`Grammar` is immutable and shareable; its lexer cache grows lazily behind a
+lock.  :class:`Matcher` is a cheap cursor over it: the Earley sets of one sequence,
+the current lexer state and a history for ``rollback``.
 
-Raising policy: ``advance``, ``accepts``, ``consume_bytes`` and ``rollback`` never
-raise for a token or text that the constraint rejects; they return ``False`` and
-leave the state unchanged.  ``fill_bitmask`` raises ``ValueError`` only for a
-buffer of the wrong dtype or shape.
+The kernels are called through int64 "pointer tables" (see ``_engine``): the
+grammar's table points at its tables, the lexer cache and the vocabulary's tries;
+each matcher's at its Earley arrays; each thread's at its scratch.  Whoever owns an
+array keeps it alive; arrays replaced by growth are kept until the grammar dies, so
+a kernel still running on another thread never reads freed memory.
+
+Raising policy: ``advance``, ``accepts``, ``consume_bytes`` never raise for a token
+or text that the constraint rejects; they return ``False`` and leave the state
+unchanged.  ``fill_bitmask`` raises ``ValueError`` only for a buffer of the wrong
+dtype or shape; ``rollback`` raises ``ValueError`` when asked to undo more steps
+than were taken.
+
+Threads: one matcher must not be used by two threads at once.  Different matchers of
+one grammar may be used from different threads; their kernel calls are serialized by
+the grammar's lock (use :func:`structgen.fill_bitmasks` to fill many rows in
+parallel).
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
 from . import _engine
 from .compiler import GrammarTables, LexerCache
+from .slices import vocab_slices
 
-_NEED = (_engine.NEED_LEXER, _engine.NEED_EARLEY, _engine.NEED_SCRATCH, _engine.LEXER_FROZEN)
+_INT32 = np.dtype(np.int32)
 
 
-def _token_bytes_flat(vocab) -> tuple[np.ndarray, np.ndarray]:
-    """All token bytes concatenated, with offsets (cached on the vocabulary)."""
-    cached = getattr(vocab, "_structgen_flat_bytes", None)
-    if cached is not None:
-        return cached
-    lens = np.fromiter((len(b) for b in vocab.token_bytes), dtype=np.int64, count=len(vocab.token_bytes))
-    off = np.zeros(len(lens) + 1, dtype=np.int64)
-    np.cumsum(lens, out=off[1:])
-    data = np.frombuffer(b"".join(vocab.token_bytes), dtype=np.uint8)
-    flat = (data, off)
-    try:
-        object.__setattr__(vocab, "_structgen_flat_bytes", flat)
-    except (AttributeError, TypeError):
-        pass
-    return flat
+def _table(arrays) -> np.ndarray:
+    """int64[3n] pointer table: (address, shape0, shape1) per C-contiguous array."""
+    t = np.zeros(3 * len(arrays), dtype=np.int64)
+    for i, a in enumerate(arrays):
+        if not a.flags.c_contiguous:
+            raise ValueError("kernel arrays must be C-contiguous")
+        t[3 * i] = a.ctypes.data
+        t[3 * i + 1] = a.shape[0]
+        t[3 * i + 2] = a.shape[1] if a.ndim == 2 else 0
+    return t
 
 
 class Grammar:
     """A constraint compiled for one vocabulary.  Create with :func:`structgen.compile`.
 
     ``grammar.matcher()`` gives a fresh :class:`Matcher`.  A Grammar can be shared by
-    any number of matchers and threads.
+    any number of matchers.
     """
 
     def __init__(self, tables: GrammarTables, vocab, *, source: object = None):
         self.tables = tables
         self.vocab = vocab
         self.source = source
-        self.lexer = LexerCache()
         self.vocab_size = int(vocab.size)
         self.n_words = (self.vocab_size + 31) // 32
-        self.eos_ids = np.asarray(vocab.eos_ids, dtype=np.int32)
+        self.eos_ids = np.ascontiguousarray(vocab.eos_ids, dtype=np.int32)
         self._eos_set = frozenset(int(e) for e in self.eos_ids)
-        self.trie = tuple(vocab.trie)
-        self.tok_data, self.tok_off = _token_bytes_flat(vocab)
-        self.is_text = np.asarray(vocab.is_text, dtype=bool)
+        self._row_shape = (self.n_words,)
         self.max_token_len = int(vocab.max_token_len)
+        self.slices = vocab_slices(vocab)
+        n_sl = self.slices.n_slices
+        self.lexer = LexerCache(n_slices=n_sl)
+        self.lock = self.lexer.lock
+        n_base = int(tables.G[8].shape[0])
+        self._absorb = np.full(max(n_base * n_sl, 1), -1, dtype=np.int8)
+        self._tok_off = np.ascontiguousarray(vocab.token_offsets, dtype=np.int64)
+        self._tok_data = np.ascontiguousarray(vocab.token_data, dtype=np.uint8)
+        if self._tok_data.shape[0] == 0:
+            self._tok_data = np.zeros(1, dtype=np.uint8)
+        self._local = threading.local()
+        self._gt = self._build_gt()
+
+    def _build_gt(self) -> np.ndarray:
+        lx = self.lexer
+        sl = self.slices
+        return _table((*self.tables.G, *lx.L, *sl.forest, sl.roots, sl.masks, sl.sl_trans, sl.sl_start,
+                       self._absorb, self._tok_off, self._tok_data, self.eos_ids))
+
+    def _grow_lexer(self) -> None:
+        """Enlarge the lexer cache (caller holds the lock) and refresh the table."""
+        self.lexer.grow()
+        self._gt = self._build_gt()
+
+    def _st(self) -> np.ndarray:
+        """This thread's scratch pointer table (allocated on first use)."""
+        try:
+            return self._local.st
+        except AttributeError:
+            self._local.scratch, self._local.st = _alloc_scratch(self, 1024)
+            return self._local.st
+
+    def _grow_scratch(self) -> None:
+        self._st()
+        self._local.scratch, self._local.st = _alloc_scratch(self, self._local.scratch[0].shape[0] * 2)
 
     def matcher(self) -> "Matcher":
         """A new matcher at the start of the language."""
@@ -76,14 +118,13 @@ class Grammar:
 class Matcher:
     """Per-sequence state of a :class:`Grammar` (see the module docstring)."""
 
-    __slots__ = ("grammar", "_E", "_S", "_k", "_ls", "_hist", "_finished", "_fb")
+    __slots__ = ("grammar", "_E", "_mt", "_k", "_ls", "_hist", "_finished", "_fb")
 
     def __init__(self, grammar: Grammar, _copy_from: "Matcher | None" = None):
         self.grammar = grammar
+        self._fb = None
         if _copy_from is None:
-            self._E = _alloc_earley(256, 8192)
-            self._S = _alloc_scratch(grammar, 1024)
-            self._fb = np.zeros(1024, dtype=np.uint8)
+            self._set_earley(_alloc_earley(64, 2048))
             self._hist: list[tuple[int, int, bool]] = []
             self._finished = False
             self._init()
@@ -91,47 +132,50 @@ class Matcher:
             src = _copy_from
             k = src._k
             used = int(src._E[2][k + 1])
-            scap = src._E[2].shape[0]
-            icap = src._E[0].shape[0]
-            E = _alloc_earley(scap - 1, icap)
+            E = _alloc_earley(src._E[3].shape[0], src._E[0].shape[0])
             E[0][:used] = src._E[0][:used]
             E[1][:used] = src._E[1][:used]
             E[2][:k + 2] = src._E[2][:k + 2]
-            E[3][:k + 1] = src._E[3][:k + 1]
-            E[4][:k + 1] = src._E[4][:k + 1]
-            self._E = E
-            self._S = _alloc_scratch(grammar, src._S[0].shape[0])
-            self._fb = np.zeros(1024, dtype=np.uint8)
+            for i in range(3, 8):
+                E[i][:k + 1] = src._E[i][:k + 1]
+            self._set_earley(E)
             self._k = k
             self._ls = src._ls
             self._hist = list(src._hist)
             self._finished = src._finished
 
     # ------------------------------------------------------------------ plumbing
+    def _set_earley(self, E) -> None:
+        self._E = E
+        self._mt = _table(E)
+
     def _init(self) -> None:
-        self._run(_engine.earley_init)
+        self._run(_engine.k_init)
         self._k = 0
         self._ls = int(self._E[3][0])
 
     def _run(self, fn, *args):
-        """Call a kernel, growing tables and retrying on NEED codes."""
+        """Call a kernel under the grammar's lock, growing tables on NEED codes."""
         g = self.grammar
-        while True:
-            r = fn(g.tables.G, g.lexer.L, self._E, self._S, *args)
-            code = r[0] if isinstance(r, tuple) else r
-            if code >= 0 or code == _engine.DEAD:
-                return r
-            if code == _engine.NEED_LEXER:
-                with g.lexer.lock:
-                    g.lexer.grow()
-            elif code == _engine.NEED_EARLEY:
-                self._E = _grow_earley(self._E)
-            elif code == _engine.NEED_SCRATCH:
-                self._S = _alloc_scratch(g, self._S[0].shape[0] * 2)
-            elif code == _engine.LEXER_FROZEN:
-                raise RuntimeError("lexer cache frozen")  # only in batched mode
-            else:
-                return r
+        with g.lock:
+            while True:
+                r = fn(g._gt, self._mt, g._st(), *args)
+                code = r[0] if isinstance(r, tuple) else r
+                if code >= _engine.DEAD:
+                    return r
+                self._grow(code)
+
+    def _grow(self, code: int) -> None:
+        """Enlarge what a kernel asked for (caller holds the grammar's lock)."""
+        g = self.grammar
+        if code == _engine.NEED_LEXER:
+            g._grow_lexer()
+        elif code == _engine.NEED_EARLEY:
+            self._set_earley(_grow_earley(self._E))
+        elif code == _engine.NEED_SCRATCH:
+            g._grow_scratch()
+        else:  # pragma: no cover - LEXER_FROZEN only happens in batched filling
+            raise RuntimeError(f"unexpected kernel status {code}")
 
     # ------------------------------------------------------------------ queries
     def fill_bitmask(self, out: np.ndarray) -> None:
@@ -141,16 +185,19 @@ class Matcher:
         the text may end here; after EOS only EOS is allowed.
         """
         g = self.grammar
-        if out.dtype != np.int32 or out.ndim != 1 or out.shape[0] < g.n_words or not out.flags.c_contiguous:
+        if out.dtype != _INT32 or out.shape != g._row_shape or not out.flags.c_contiguous:
             raise ValueError(f"bitmask row must be a contiguous int32 array of {g.n_words} words, "
                              f"got {out.dtype} {out.shape}")
-        words = out[:g.n_words].view(np.uint32)
         if self._finished:
-            words[:] = 0
+            out[:] = 0
+            words = out.view(np.uint32)
             for e in g.eos_ids:
                 words[e >> 5] |= np.uint32(1 << (int(e) & 31))
             return
-        self._run(_engine.fill_mask, g.trie, self._k, self._ls, words, g.eos_ids, True)
+        with g.lock:
+            r = _engine.k_fill(g._gt, self._mt, g._st(), self._k, self._ls, out, True)
+        if r != 0:
+            self._run(_engine.k_fill, self._k, self._ls, out, True)
 
     def allowed_tokens(self) -> np.ndarray:
         """Ids of the allowed tokens (convenience; uses :meth:`fill_bitmask`)."""
@@ -164,7 +211,7 @@ class Matcher:
         """True when the text so far is a complete string of the language (EOS allowed)."""
         if self._finished:
             return True
-        return self._run(_engine.accepting, self._k, self._ls) == 1
+        return self._run(_engine.k_accepting, self._k, self._ls) == 1
 
     def is_finished(self) -> bool:
         """True after EOS was accepted, or when nothing but EOS can follow."""
@@ -172,83 +219,65 @@ class Matcher:
             return True
         if not self.is_accepting():
             return False
-        return not self._any_byte_possible()
-
-    def _any_byte_possible(self) -> bool:
-        for b in range(256):
-            code, _, _ = self._run(_engine.step_byte, self._k, self._ls, b)
-            if code == 0:
-                return True
-        return False
+        return not any(self._run(_engine.k_step_byte, self._k, self._ls, b)[0] == 0 for b in range(256))
 
     def forced_bytes(self) -> bytes:
         """Bytes every continuation must start with (jump-forward); empty if none."""
         if self._finished:
             return b""
-        out = self._fb
+        size = 256
         while True:
-            n = self._run(_engine.forced_bytes, self._k, self._ls, out)
-            if n < out.shape[0]:
+            out = np.zeros(size, dtype=np.uint8)
+            n = self._run(_engine.k_forced, self._k, self._ls, out)
+            if n < size or size >= 1 << 16:
                 return bytes(out[:n])
-            if out.shape[0] >= 1 << 16:
-                return bytes(out[:n])
-            out = self._fb = np.zeros(out.shape[0] * 2, dtype=np.uint8)
+            size *= 4
 
     # ------------------------------------------------------------------ moves
-    def _token_range(self, token_id: int):
-        g = self.grammar
-        if not 0 <= token_id < g.vocab_size or token_id >= len(g.tok_off) - 1 or not g.is_text[token_id]:
-            return None
-        return int(g.tok_off[token_id]), int(g.tok_off[token_id + 1])
-
     def advance(self, token_id: int) -> bool:
         """Consume one token.  False (state unchanged) if the token is not allowed."""
         token_id = int(token_id)
-        g = self.grammar
-        if token_id in g._eos_set:
-            if self._finished:
-                return True
-            if not self.is_accepting():
-                return False
-            self._hist.append((self._k, self._ls, self._finished))
-            self._finished = True
+        if token_id in self.grammar._eos_set:
+            if not self._finished:
+                if not self.is_accepting():
+                    return False
+                self._hist.append((self._k, self._ls, False))
+                self._finished = True
             return True
         if self._finished:
             return False
-        rng = self._token_range(token_id)
-        if rng is None:
-            return False
-        code, k, ls = self._run(_engine.step_bytes, self._k, self._ls, g.tok_data, rng[0], rng[1])
+        g = self.grammar
+        with g.lock:
+            code, k, ls = _engine.k_step_token(g._gt, self._mt, g._st(), self._k, self._ls, token_id)
+        if code < 0:
+            code, k, ls = self._run(_engine.k_step_token, self._k, self._ls, token_id)
         if code != 0:
             return False
-        self._hist.append((self._k, self._ls, self._finished))
-        self._k, self._ls = int(k), int(ls)
+        self._hist.append((self._k, self._ls, False))
+        self._k = k
+        self._ls = ls
         return True
 
     def accepts(self, token_id: int) -> bool:
         """Would :meth:`advance` accept this token?  The state does not change."""
         token_id = int(token_id)
-        g = self.grammar
-        if token_id in g._eos_set:
+        if token_id in self.grammar._eos_set:
             return self.is_accepting()
         if self._finished:
             return False
-        rng = self._token_range(token_id)
-        if rng is None:
-            return False
-        code, _, _ = self._run(_engine.step_bytes, self._k, self._ls, g.tok_data, rng[0], rng[1])
-        return code == 0
+        return self._run(_engine.k_step_token, self._k, self._ls, token_id)[0] == 0
 
     def consume_bytes(self, data: bytes) -> bool:
         """Consume raw text (e.g. forced bytes) as one step of history."""
         if self._finished:
             return not data
         arr = np.frombuffer(bytes(data), dtype=np.uint8)
-        code, k, ls = self._run(_engine.step_bytes, self._k, self._ls, arr, 0, arr.shape[0])
+        code, k, ls = self._run(_engine.k_step_bytes, self._k, self._ls, arr)
         if code != 0:
             return False
-        self._hist.append((self._k, self._ls, self._finished))
-        self._k, self._ls = int(k), int(ls)
+        self._hist.append((self._k, self._ls, False))
+        self._k = k
+        self._ls = ls
         return True
 
     def rollback(self, n: int = 1) -> None:
@@ -278,6 +307,7 @@ class Matcher:
 
 
 def _alloc_earley(scap: int, icap: int):
+    """Earley arrays (see ``E`` in ``_engine``)."""
     return (
         np.zeros(icap, dtype=np.int32),
         np.zeros(icap, dtype=np.int32),
@@ -285,23 +315,21 @@ def _alloc_earley(scap: int, icap: int):
         np.zeros(scap, dtype=np.int32),
         np.zeros(scap, dtype=np.uint8),
         np.zeros(scap, dtype=np.int32),
+        np.full(scap, _engine.NO_SCAN, dtype=np.int32),
+        np.zeros(scap, dtype=np.int32),
     )
 
 
 def _grow_earley(E):
-    item, orig, off, lex, acc, ver = E
-    icap = item.shape[0]
-    scap = lex.shape[0]
-    grow_i = icap * 2
-    grow_s = scap * 2
-    return (
-        np.concatenate([item, np.zeros(grow_i - icap, dtype=np.int32)]),
-        np.concatenate([orig, np.zeros(grow_i - icap, dtype=np.int32)]),
-        np.concatenate([off, np.zeros(grow_s - scap, dtype=np.int32)]),
-        np.concatenate([lex, np.zeros(grow_s - scap, dtype=np.int32)]),
-        np.concatenate([acc, np.zeros(grow_s - scap, dtype=np.uint8)]),
-        np.concatenate([ver, np.zeros(grow_s - scap, dtype=np.int32)]),
-    )
+    """Twice the capacity, same content (new sets are marked as not-a-scan)."""
+    icap, scap = E[0].shape[0], E[3].shape[0]
+    new = _alloc_earley(2 * scap, 2 * icap)
+    new[0][:icap] = E[0]
+    new[1][:icap] = E[1]
+    new[2][:scap + 1] = E[2]
+    for i in range(3, 8):
+        new[i][:scap] = E[i]
+    return new
 
 
 def _alloc_scratch(grammar: Grammar, hcap: int):
@@ -309,16 +337,20 @@ def _alloc_scratch(grammar: Grammar, hcap: int):
     n_syms = int(t.G[13][1])
     n_terms = max(int(t.G[13][0]), 1)
     depth = grammar.max_token_len + 2
-    return (
+    arrays = (
         np.zeros(hcap, dtype=np.int64),
         np.zeros(hcap, dtype=np.int32),
         np.zeros(n_syms, dtype=np.int32),
         np.zeros(n_terms, dtype=np.uint8),
         np.zeros(n_terms + 1, dtype=np.int32),
-        np.array([1, 0], dtype=np.int64),
+        np.array([1, 0, 1, 0], dtype=np.int64),
         np.zeros(depth, dtype=np.int32),
         np.zeros(depth, dtype=np.int32),
         np.zeros(depth, dtype=np.int32),
         np.zeros(depth, dtype=np.int32),
         np.zeros(depth, dtype=np.int32),
+        np.zeros(1 << 16, dtype=np.int32),
+        np.zeros(1 << 15, dtype=np.int64),
+        np.zeros(1 << 15, dtype=np.int32),
     )
+    return arrays, _table(arrays)
