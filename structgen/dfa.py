@@ -32,7 +32,7 @@ from numba import njit
 
 from .errors import CompileError
 from .ir import TerminalDef
-from .regex_syntax import Alt, Chars, Node, Ranges, Repeat, Seq, literal_ast, regex_ast
+from .regex_syntax import Alt, Chars, Node, Ranges, Repeat, Seq, alt, literal_ast, parse_flags, regex_ast
 
 DEFAULT_MAX_STATES = 50_000
 # The unrolled NFA may be larger than the DFA it determinizes to (each character
@@ -67,15 +67,25 @@ class ByteDFA:
                 or int(trans.min(initial=-1)) < -1):
             raise ValueError(f"inconsistent DFA arrays: trans {trans.shape}, accept {accept.shape}, "
                              f"classmap {classmap.shape} (classes < {trans.shape[1]}, targets -1..n-1 expected)")
+        self._set(trans, accept, classmap)
+
+    def _set(self, trans: np.ndarray, accept: np.ndarray, classmap: np.ndarray) -> None:
         for arr in (trans, accept, classmap):
             arr.flags.writeable = False
         setter = object.__setattr__
         setter(self, "trans", trans)
         setter(self, "accept", accept)
         setter(self, "classmap", classmap)
-        setter(self, "n_states", int(trans.shape[0]))
-        setter(self, "n_classes", int(trans.shape[1]))
+        setter(self, "n_states", trans.shape[0])
+        setter(self, "n_classes", trans.shape[1])
         setter(self, "_hash", None)
+
+    @classmethod
+    def _trusted(cls, trans: np.ndarray, accept: np.ndarray, classmap: np.ndarray) -> ByteDFA:
+        """Wrap arrays known to be consistent (int32/bool/uint8, C order) without checks."""
+        self = cls.__new__(cls)
+        self._set(trans, accept, classmap)
+        return self
 
     def __setattr__(self, name, value):
         raise AttributeError("ByteDFA is immutable")
@@ -136,7 +146,7 @@ def _finish(trans: np.ndarray, accept: np.ndarray, cls_of_byte: np.ndarray) -> B
     """Minimize, trim and canonicalize a raw DFA whose start state is 0."""
     t, a, cm = _minimize(np.ascontiguousarray(trans, dtype=np.int32), np.ascontiguousarray(accept, dtype=np.bool_),
                          np.ascontiguousarray(cls_of_byte, dtype=np.int32))
-    return ByteDFA(t, a, cm)
+    return ByteDFA._trusted(t, a, cm)
 
 
 # ---------------------------------------------------------------------------
@@ -382,21 +392,28 @@ class _NFA:
             self.es.extend((s, end))
             self.ed.extend((e, e))
             return e
-        frag = _NFA(self.limit, self.name)
-        fe = frag.emit(node.item, 0)
-        if fe == 0:  # the body matches only the empty string
-            return s
-        if hi is None:  # x{lo,} = x{lo-1} x+, and x+ loops back over one copy
-            junctions = self.replicate(frag, fe, lo - 1, s) if lo > 1 else [s]
+        # x{lo,hi} chains hi copies with exits after copies lo..hi; x{lo,} chains
+        # lo-1 copies, then x+ (one copy looping back)
+        chain = lo - 1 if hi is None else hi
+        frag = None
+        if isinstance(node.item, Chars) and chain <= 32:  # small: emit the copies directly
+            junctions = [s]
+            for _ in range(chain):
+                junctions.append(self.emit(node.item, junctions[-1]))
+        else:
+            frag = _NFA(self.limit, self.name)
+            fe = frag.emit(node.item, 0)
+            if fe == 0:  # the body matches only the empty string
+                return s
+            junctions = self.replicate(frag, fe, chain, s)
+        if hi is None:
             loop = self.new()
             self.es.append(junctions[-1])
             self.ed.append(loop)
-            end = self.replicate(frag, fe, 1, loop)[-1]
+            end = self.emit(node.item, loop) if frag is None else self.replicate(frag, fe, 1, loop)[-1]
             self.es.append(end)
             self.ed.append(loop)
             return end
-        copies = hi
-        junctions = self.replicate(frag, fe, copies, s)
         if hi == lo:
             return junctions[-1]
         e = self.new()
@@ -1176,29 +1193,33 @@ def dfa_from_ast(node: Node, *, max_states: int = DEFAULT_MAX_STATES, name: str 
     status, trans, accept, classmap = _nfa_to_dfa(nfa.n, final, bs, bl, bh, bd, es, ed, max_states)
     if status:
         raise _limit_error(name, max_states, "DFA")
-    return ByteDFA(trans, accept, classmap)
+    return ByteDFA._trusted(trans, accept, classmap)
 
 
 def _literal_dfa(text: str) -> ByteDFA:
     try:
-        data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+        data = text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: no UTF-8 text contains it
         return _EMPTY
     # The chain is minimal and BFS-ordered already.  Canonical classes: one per
-    # distinct byte, one for all others, numbered by first byte.
+    # distinct byte, one for all other bytes, numbered by their first byte.
+    distinct = sorted(set(data))
+    first_dead = 0
+    for b in distinct:  # valid UTF-8 never uses every byte
+        if b != first_dead:
+            break
+        first_dead += 1
+    dead = sum(1 for b in distinct if b < first_dead)
+    table = bytearray([dead]) * 256
+    for i, b in enumerate(distinct):
+        table[b] = i + (b > first_dead)
+    classmap = np.frombuffer(bytes(table), dtype=np.uint8)
     n = len(data) + 1
-    present = np.zeros(256, dtype=np.bool_)
-    present[data] = True
-    first_dead = int(np.argmin(present))  # valid UTF-8 never uses every byte
-    opens = present.copy()
-    opens[first_dead] = True
-    ids = np.cumsum(opens) - 1
-    classmap = np.where(present, ids, ids[first_dead]).astype(np.uint8)
-    trans = np.full((n, int(ids[-1]) + 1), -1, dtype=np.int32)
-    trans[np.arange(n - 1), classmap[data]] = np.arange(1, n, dtype=np.int32)
+    trans = np.full((n, len(distinct) + 1), -1, dtype=np.int32)
+    trans[np.arange(n - 1), classmap[np.frombuffer(data, dtype=np.uint8)]] = np.arange(1, n, dtype=np.int32)
     accept = np.zeros(n, dtype=np.bool_)
     accept[-1] = True
-    return ByteDFA(trans, accept, classmap)
+    return ByteDFA._trusted(trans, accept, classmap.copy())
 
 
 def _combine(a: ByteDFA, b: ByteDFA, mode: int, max_states: int, name: str) -> ByteDFA:
@@ -1339,27 +1360,35 @@ def compile_terminal(defn: TerminalDef, *, max_states: int = DEFAULT_MAX_STATES)
     if defn.dialect not in ("python", "ecma"):
         raise CompileError(f"unknown regex dialect {defn.dialect!r} in terminal {name}")
     if defn.literal and not defn.search and "i" not in defn.flags:
-        from .regex_syntax import parse_flags
-
         parse_flags(defn.flags, defn.dialect)  # validate the letters
         dfa = _literal_dfa(defn.pattern)
     else:
-        if defn.literal:
-            node = literal_ast(defn.pattern, dialect=defn.dialect, flags=defn.flags, search=defn.search)
-        else:
-            node = regex_ast(defn.pattern, dialect=defn.dialect, flags=defn.flags, search=defn.search)
-        dfa = dfa_from_ast(node, max_states=max_states, name=name)
-    for member in defn.intersect:
-        if defn.json_string:
-            member = dataclasses.replace(member, json_string=False)
+        dfa = dfa_from_ast(_base_ast(defn), max_states=max_states, name=name)
+    members = defn.intersect + defn.exclude
+    if defn.json_string:  # members describe decoded values too
+        members = tuple(dataclasses.replace(m, json_string=False) for m in members)
+    for member in members[:len(defn.intersect)]:
         dfa = _combine(dfa, compile_terminal(member, max_states=max_states), 0, max_states, name)
-    for member in defn.exclude:
-        if defn.json_string:
-            member = dataclasses.replace(member, json_string=False)
+    excluded = members[len(defn.intersect):]
+    plain = [m for m in excluded if not (m.intersect or m.exclude or m.json_string)]
+    if len(plain) > 1:  # one automaton for the union of plain members (e.g. many property names)
+        union_dfa = dfa_from_ast(alt([_base_ast(m) for m in plain]), max_states=max_states, name=name)
+        dfa = _combine(dfa, union_dfa, 1, max_states, name)
+        excluded = tuple(m for m in excluded if m not in plain)
+    for member in excluded:
         dfa = _combine(dfa, compile_terminal(member, max_states=max_states), 1, max_states, name)
     if defn.json_string:
         dfa = json_string_dfa(dfa, max_states=max_states, name=name)
     return dfa
+
+
+def _base_ast(defn: TerminalDef) -> Node:
+    """The AST of a terminal's own pattern or literal (members not included)."""
+    if defn.dialect not in ("python", "ecma"):
+        raise CompileError(f"unknown regex dialect {defn.dialect!r} in terminal {defn.describe()}")
+    if defn.literal:
+        return literal_ast(defn.pattern, dialect=defn.dialect, flags=defn.flags, search=defn.search)
+    return regex_ast(defn.pattern, dialect=defn.dialect, flags=defn.flags, search=defn.search)
 
 
 _EMPTY = ByteDFA(np.full((1, 1), -1, dtype=np.int32), np.zeros(1, dtype=np.bool_), np.zeros(256, dtype=np.uint8))

@@ -266,6 +266,11 @@ def test_terminal_intersect_exclude() -> None:
     bounded = TerminalDef(r"[0-9]+", intersect=(TerminalDef(r"(?s).{2,4}"),), exclude=(TerminalDef(r"0.*"),))
     d = compile_terminal(bounded)
     assert d == compile_regex(r"[1-9][0-9]{1,3}")
+    nested = TerminalDef(r"[a-z]+", exclude=(TerminalDef("a", literal=True), TerminalDef("b+", flags="i"),
+                                              TerminalDef("x+", exclude=(TerminalDef("xx", literal=True),))))
+    d = compile_terminal(nested)
+    assert d.fullmatch(b"xx") and d.fullmatch(b"ab") and d.fullmatch(b"c")
+    assert not d.fullmatch(b"a") and not d.fullmatch(b"bb") and not d.fullmatch(b"x") and not d.fullmatch(b"xxx")
     pattern_and_length = TerminalDef(r"^a", dialect="ecma", search=True,
                                       intersect=(TerminalDef(r"^.{0,3}$", dialect="ecma", search=True),))
     d = compile_terminal(pattern_and_length)
