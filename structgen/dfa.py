@@ -38,7 +38,8 @@ DEFAULT_MAX_STATES = 50_000
 # The unrolled NFA may be larger than the DFA it determinizes to (each character
 # class is a small automaton), but not without bound.
 _NFA_STATES_PER_DFA_STATE = 40
-
+# The JSON-string composition may hold this many times max_states before minimizing.
+_COMPOSE_SLACK = 8
 
 
 # ---------------------------------------------------------------------------
@@ -53,15 +54,19 @@ class ByteDFA:
     in the DFA of the empty language (one non-accepting state without transitions).
     States are numbered in BFS order from the start and byte classes by their first
     byte, so equal languages give equal objects (``==`` and ``hash`` compare arrays).
+
+    These invariants hold for every DFA this module produces.  The constructor
+    copies and checks the arrays' shapes and ranges (``ValueError``) but does not
+    minimize them.
     """
 
     __slots__ = ("trans", "accept", "classmap", "n_states", "n_classes", "_hash")
     start = 0
 
     def __init__(self, trans: np.ndarray, accept: np.ndarray, classmap: np.ndarray):
-        trans = np.ascontiguousarray(trans, dtype=np.int32)
-        accept = np.ascontiguousarray(accept, dtype=np.bool_)
-        classmap = np.ascontiguousarray(classmap, dtype=np.uint8)
+        trans = np.array(trans, dtype=np.int32, order="C")
+        accept = np.array(accept, dtype=np.bool_, order="C")
+        classmap = np.array(classmap, dtype=np.uint8, order="C")
         if (trans.ndim != 2 or accept.shape != (trans.shape[0],) or classmap.shape != (256,)
                 or int(classmap.max()) >= trans.shape[1] or int(trans.max(initial=-1)) >= trans.shape[0]
                 or int(trans.min(initial=-1)) < -1):
@@ -1086,16 +1091,19 @@ def _product(ta, aa, tb, ab, ja, jb, mode, max_states):  # pragma: no cover - nu
 
 
 @njit(cache=True)
-def _compose(tv, av, cv, dnext, dlen, dout, end_state, max_states):  # pragma: no cover - numba
+def _compose(tv, av, cv, dnext, dlen, dout, jrep, end_state, max_states):  # pragma: no cover - numba
     """Run a byte transducer (decoder) into a DFA: states are (decoder, value) pairs.
 
+    Input symbols are the joint byte classes with representative bytes ``jrep``.
     ``dnext[d, b]`` is the decoder's next state (-1: invalid byte), emitting the
-    ``dlen[d, b]`` bytes ``dout[d, b, :]`` into the value DFA ``(tv, av, cv)``.  A pair
-    accepts when the decoder is in ``end_state`` and the value DFA accepts.
+    ``dlen[d, b]`` bytes ``dout[d, b, :]`` (-1: the input byte itself) into the value
+    DFA ``(tv, av, cv)``.  A pair accepts when the decoder is in ``end_state`` and the
+    value DFA accepts.  Returns ``(status, trans, accept)``.
     """
     nv = tv.shape[0]
+    nj = jrep.shape[0]
     cap = 64
-    trans = np.full((cap, 256), -1, np.int32)
+    trans = np.full(cap * nj, -1, np.int32)
     D = np.empty(cap, np.int64)
     V = np.empty(cap, np.int64)
     hcap = 256
@@ -1110,13 +1118,15 @@ def _compose(tv, av, cv, dnext, dlen, dout, end_state, max_states):  # pragma: n
     while d < n:
         ds = D[d]
         vs = V[d]
-        for b in range(256):
+        for j in range(nj):
+            b = jrep[j]
             d2 = dnext[ds, b]
             if d2 < 0:
                 continue
             v2 = vs
             for i in range(dlen[ds, b]):
-                v2 = tv[v2, cv[dout[ds, b, i]]]
+                o = dout[ds, b, i]
+                v2 = tv[v2, cv[b if o < 0 else o]]
                 if v2 < 0:
                     break
             if v2 < 0:
@@ -1131,10 +1141,10 @@ def _compose(tv, av, cv, dnext, dlen, dout, end_state, max_states):  # pragma: n
                 slot = (slot + 1) & (hcap - 1)
             if found < 0:
                 if n >= max_states:
-                    return 1, trans[:n].copy(), np.zeros(n, np.bool_)
+                    return 1, trans[:n * nj].copy(), np.zeros(n, np.bool_)
                 if n >= cap:
-                    t2 = np.full((2 * cap, 256), -1, np.int32)
-                    t2[:cap] = trans
+                    t2 = np.full(2 * cap * nj, -1, np.int32)
+                    t2[:cap * nj] = trans
                     trans = t2
                     D2 = np.empty(2 * cap, np.int64)
                     D2[:cap] = D
@@ -1162,12 +1172,12 @@ def _compose(tv, av, cv, dnext, dlen, dout, end_state, max_states):  # pragma: n
                         nvals[sl] = e
                     hkey = nk
                     hval = nvals
-            trans[d, b] = found
+            trans[d * nj + j] = found
         d += 1
     accept = np.zeros(n, np.bool_)
     for d in range(n):
         accept[d] = D[d] == end_state and av[V[d]]
-    return 0, trans[:n].copy(), accept
+    return 0, trans[:n * nj].copy(), accept
 
 
 # ---------------------------------------------------------------------------
@@ -1254,8 +1264,8 @@ _HEXVAL = {**{ord(c): int(c, 16) for c in "0123456789abcdef"}, **{ord(c): int(c,
 
 
 @functools.lru_cache(maxsize=1)
-def _json_decoder() -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """``(dnext, dlen, dout, END)`` of the JSON string decoder transducer."""
+def _json_decoder() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """``(dnext, dlen, dout, byte_class, END)`` of the JSON string decoder transducer."""
     names: dict[object, int] = {}
 
     def st(key: object) -> int:
@@ -1278,7 +1288,7 @@ def _json_decoder() -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     edge(START, 0x22, BETWEEN)
     for byte in range(0x20, 256):
         if byte not in (0x22, 0x5C):
-            edge(BETWEEN, byte, BETWEEN, (byte,))
+            edge(BETWEEN, byte, BETWEEN, (-1,))  # -1: the input byte itself
     edge(BETWEEN, 0x22, END)
     edge(BETWEEN, 0x5C, ESC)
     for ch, val in (('"', 0x22), ("\\", 0x5C), ("/", 0x2F), ("b", 8), ("f", 12), ("n", 10), ("r", 13), ("t", 9)):
@@ -1322,18 +1332,29 @@ def _json_decoder() -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
             dnext[d, byte] = nxt
             dlen[d, byte] = len(out)
             dout[d, byte, :len(out)] = out
-    return dnext, dlen, dout, END
+    # bytes the decoder treats alike (same next states and outputs in every state)
+    columns = np.concatenate([dnext, dlen, dout.reshape(n, -1)[:, 0::2], dout.reshape(n, -1)[:, 1::2]]).T
+    _, dec_cls = np.unique(columns, axis=0, return_inverse=True)
+    return dnext, dlen, dout, dec_cls.astype(np.int64).ravel(), END
 
 
 def json_string_dfa(value: ByteDFA, *, max_states: int = DEFAULT_MAX_STATES, name: str = "json string") -> ByteDFA:
     """DFA of the JSON string literals (quotes included, any escape spelling) whose
     decoded value is in ``L(value)``.  Lone surrogate escapes never match."""
-    dnext, dlen, dout, end = _json_decoder()
-    status, trans, accept = _compose(value.trans, value.accept, value.classmap.astype(np.int32), dnext, dlen, dout,
-                                     end, max_states)
+    dnext, dlen, dout, dec_cls, end = _json_decoder()
+    uniq, joint = np.unique(dec_cls * value.n_classes + value.classmap, return_inverse=True)
+    jrep = np.zeros(len(uniq), dtype=np.int64)
+    jrep[joint] = np.arange(256)  # any member byte represents its joint class
+    # The raw composition repeats the \uXXXX decoding states for every value state;
+    # minimization merges most of them, so it may grow past the limit by a bounded factor.
+    status, flat, accept = _compose(value.trans, value.accept, value.classmap.astype(np.int32), dnext, dlen, dout,
+                                    jrep, end, _COMPOSE_SLACK * max_states)
     if status:
         raise _limit_error(name, max_states, "JSON-string DFA")
-    return _finish(trans, accept, np.arange(256, dtype=np.int32))
+    dfa = _finish(flat.reshape(len(accept), len(uniq)), accept, joint.astype(np.int32))
+    if dfa.n_states > max_states:
+        raise _limit_error(name, max_states, "JSON-string DFA")
+    return dfa
 
 
 def compile_regex(pattern: str, *, dialect: str = "python", flags: str = "", search: bool = False,

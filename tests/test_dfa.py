@@ -372,6 +372,16 @@ def test_json_string_examples() -> None:
     assert json_string_dfa(compile_regex("a")) == compile_terminal(TerminalDef("a", json_string=True))
 
 
+def test_json_string_long_max_length() -> None:
+    """The raw composition exceeds max_states for maxLength 300; the minimal DFA does not."""
+    d = compile_terminal(TerminalDef(r"(?s).{0,300}", json_string=True), max_states=20_000)
+    assert d.n_states <= 20_000
+    assert d.fullmatch(('"' + "\\u00e9\\n" * 150 + '"').encode())
+    assert not d.fullmatch(('"' + "é" * 301 + '"').encode())
+    with pytest.raises(CompileError, match="max_states=2000"):
+        compile_terminal(TerminalDef(r"(?s).{0,300}", json_string=True), max_states=2000)
+
+
 # ---------------------------------------------------------------------------
 # state limit, large repetitions, misc
 
