@@ -545,8 +545,7 @@ class _Parser:
                     self.pos += 1
                     continue
                 if c == "#":
-                    nl = pat.find("\n", self.pos)
-                    self.pos = n if nl < 0 else nl + 1
+                    self.pos = self.skip_until("\n", start) + 1
                     continue
             brace = self.brace_quantifier() if c == "{" else None
             if c in "*+?" or brace is not None:
@@ -595,6 +594,23 @@ class _Parser:
             items.append(node)
             last = "anchor" if isinstance(node, Anchor) else "atom"
         return seq(items), flags
+
+    def skip_until(self, stop: str, start: int) -> int:
+        """Offset of the next ``stop`` character from ``pos`` (or the pattern's
+        length), reading escapes as ``re`` does: a backslash takes the next character
+        with it, and a backslash at the very end is an error."""
+        pat, i, n = self.pat, self.pos, self.n
+        while i < n:
+            c = pat[i]
+            if c == "\\":
+                if i + 1 >= n:
+                    raise self.error("bad escape (end of pattern)", i, n)
+                i += 2
+                continue
+            if c == stop:
+                return i
+            i += 1
+        return n
 
     def brace_quantifier(self) -> tuple[int, int | None, int] | None:
         """If a quantifier ``{m}``, ``{m,}``, ``{m,n}`` (Python also ``{,n}``, ``{,}``)
@@ -684,8 +700,8 @@ class _Parser:
                 end = pat.find(")", self.pos)
                 raise self.unsupported("recursion", start, end + 1 if end >= 0 else self.n)
             elif c == "#" and not self.ecma:
-                end = pat.find(")", self.pos)
-                if end < 0:
+                end = self.skip_until(")", start)
+                if end >= self.n:
                     raise self.error("missing ), unterminated comment", start, self.n)
                 self.pos = end + 1
                 return None
@@ -896,6 +912,8 @@ class _Parser:
                 raise self.unsupported("backreference", start, j)
             got = self.py_char_escape(start)
         if isinstance(got, tuple):
+            if self.ecma and flags & _I:  # ECMA folds every character set (Python: only literals)
+                got = ecma_casefold_closure(got)
             return Chars(_no_surrogates(got))
         return self.literal(got, flags)
 

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import json
+import random
 import re
+import shutil
+import subprocess
 import warnings
 
 import pytest
@@ -303,6 +307,58 @@ def test_ecma_matches_python_written_out(pattern: str, python: str, s: str) -> N
     assert _ecma(pattern).fullmatch(s.encode()) == bool(re.fullmatch(python, s)), (pattern, s)
 
 
+_NODE_ORACLE = r"""
+const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+process.stdout.write(JSON.stringify(cases.map(([p, flags, strs]) => {
+  let full, srch;
+  try {
+    full = new RegExp('(?:' + p + ')(?![\\s\\S])', 'uy' + flags);
+    srch = new RegExp(p, 'u' + flags);
+  } catch (e) { return null; }
+  return strs.map(s => { full.lastIndex = 0; return [full.test(s), srch.test(s)]; });
+})));
+"""
+
+
+def _random_ecma_pattern(rng: random.Random, depth: int = 0) -> str:
+    atoms = ["a", "b", "k", "K", "s", "ſ", "é", "É", "😀", ".", r"\d", r"\w", r"\s", r"\D", r"\W", r"\S", "[a-c]",
+             "[^ab]", r"[\w-]", "[k-s]", r"[^\d\s]", r"\x41", r"\u00e9", r"\u{1F600}", r"\n", r"\.", r"[\]]",
+             "(?:)", " ", "ß", "ẞ", "İ", "ı", "µ", "Σ", "ς", r"\p{L}", r"\p{Lu}", r"\P{Ll}", r"\p{N}", r"[\p{P}a]",
+             "[^]", r"\cJ", r"\uD83D\uDE00", "\u2028", "\r", r"[\s\S]", "\u00a0", "\ufeff", "\u212a"]
+    r = rng.random()
+    if depth > 3 or r < 0.35:
+        return rng.choice(atoms)
+    a, b = _random_ecma_pattern(rng, depth + 1), _random_ecma_pattern(rng, depth + 1)
+    if r < 0.55:
+        return a + b
+    if r < 0.7:
+        return f"(?:{a}|{b})"
+    if r < 0.85:
+        return f"(?:{a})" + rng.choice(["*", "+", "?", "{2}", "{1,3}", "{2,}", "*?"])
+    return f"({a})"
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node (ECMAScript's own RegExp as the oracle)")
+def test_ecma_agrees_with_node() -> None:
+    """Random ECMA patterns and strings: fullmatch and search agree with V8 (``u`` flag)."""
+    rng = random.Random(7)
+    alphabet = "abkKsSſéÉ😀 \n\r\t.Aß0İiıµμΣσς_-]x\u2028\u00a0\ufeff\u212aẞ٣Ж"
+    cases = []
+    for _ in range(300):
+        p = ("^" if rng.random() < 0.2 else "") + _random_ecma_pattern(rng) + ("$" if rng.random() < 0.2 else "")
+        flags = "".join(f for f in "ims" if rng.random() < 0.3)
+        strs = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 5))) for _ in range(30)]
+        cases.append((p, flags, strs))
+    proc = subprocess.run(["node", "-e", _NODE_ORACLE], input=json.dumps(cases), capture_output=True, text=True,
+                          check=True, timeout=120)
+    for (p, flags, strs), expected in zip(cases, json.loads(proc.stdout)):
+        assert expected is not None, p  # every generated pattern is valid ECMAScript
+        full, search = _ecma(p, flags), _ecma(p, flags, search=True)
+        for s, (f, sr) in zip(strs, expected):
+            assert full.fullmatch(s.encode()) == f, (p, flags, s)
+            assert search.fullmatch(s.encode()) == sr, (p, flags, "search", s)
+
+
 def test_ecma_rejects_python_only_syntax() -> None:
     for pattern in [r"(?i)a", r"\Aa", r"a\Z", r"(?P<x>a)", r"a{,3}", r"a*+", r"\p{Script=Latin}", r"\p{sc=Grek}",
                     r"\p{Emoji}", r"\p{Foo}", r"\k<x>", r"(?<x>a)\k<x>", r"\1", r"[\d-z]", r"\x4", r"\u12", r"\e",
@@ -362,7 +418,7 @@ def test_syntax_errors_agree_with_re() -> None:
                r"\é", r"(?#c)a", r"a(?#c)*", r"(?x)a #c", r"(?x)a{1, 2}", r"(?i)(?x)a", r"(?a-i:a)", r"(?u)a",
                r"(?au)a", r"(?-a:a)", r"(?i-i:a)", r"\08", r"\123", r"\400", r"[\400]", r"\U00110000",
                r"(?P<a>x)(?P<a>y)", r"(?P<1a>x)", r"a|*", r"()", r"(|)", r"a{2}?", r"a??", r"\N", r"\N{}",
-               r"[\A]", r"[\z]", "a\\", r"[a-\d]", r"[\w-]"]
+               r"[\A]", r"[\z]", "a\\", r"[a-\d]", r"[\w-]", r"(?#a\)", r"(?#a\)b)", "(?x)a#b\\"]
     for p in samples:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -377,6 +433,14 @@ def test_syntax_errors_agree_with_re() -> None:
         except CompileError:
             ours = False
         assert ours == ok, (p, ok)
+
+
+def test_comments_read_escapes_as_re_does() -> None:
+    """In comments a backslash escapes the next character (even ``)`` or a newline)."""
+    for pattern in ["(?x)a # c \\\nb", "(?x)a # c\nb", r"(?#a\)b)c", "(?#ab)c", "(?x)a[ #]b"]:
+        rx = re.compile(pattern)
+        for s in ["ab", "c", "a b", "a#b", "a"]:
+            assert compile_regex(pattern).fullmatch(s.encode()) == bool(rx.fullmatch(s)), (pattern, s)
 
 
 def test_unknown_dialect_and_flags() -> None:
