@@ -136,8 +136,8 @@ def _decode(text: str, dtype) -> np.ndarray:
 def generate_source() -> str:
     """The Python source of the stored-table block for the running interpreter."""
     t = _compute()
-    lines = [_MARKER + " (python -m structgen._unicode; do not edit by hand)", f"UNIDATA_VERSION = {unicodedata.unidata_version!r}",
-             "_STORED = {"]
+    lines = [_MARKER + " (python -m structgen._unicode; do not edit by hand)",
+             f"UNIDATA_VERSION = {unicodedata.unidata_version!r}", "_STORED = {"]
     for key in ("run_starts", "run_cats", "space", "low_src", "low_dst", "cased", "fold_src", "fold_dst"):
         arr = t[key]
         dtype = "u1" if arr.dtype == np.uint8 else "<u4"
@@ -147,7 +147,9 @@ def generate_source() -> str:
         lines.extend(f"        {c!r}" for c in chunks)
         lines.append("    )),")
     lines.append("}")
-    lines.append(f"_STORED_EXTRA = {t['extra']!r}")
+    lines.append("_STORED_EXTRA = {")
+    lines.extend(f"    {k}: {v!r}," for k, v in sorted(t["extra"].items()))
+    lines.append("}")
     lines.append("# END " + "GENERATED")
     return "\n".join(lines) + "\n"
 
@@ -168,7 +170,7 @@ def _tables() -> dict[str, np.ndarray | dict]:
 # public lookups
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def category_ranges(names: frozenset[str]) -> tuple[tuple[int, int], ...]:
     """Code points whose general category is one of ``names`` (two-letter names).
 
@@ -196,7 +198,7 @@ def categories_with_prefix(prefix: str) -> frozenset[str]:
     return frozenset(n for n in CATEGORY_NAMES if n.startswith(prefix))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def python_word() -> tuple[tuple[int, int], ...]:
     """``re``'s Unicode ``\\w``: ``str.isalnum()`` (categories L* and N*) or ``_``."""
     base = category_ranges(categories_with_prefix("L") | categories_with_prefix("N"))
@@ -210,19 +212,19 @@ def python_word() -> tuple[tuple[int, int], ...]:
     return tuple(merged)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def python_digit() -> tuple[tuple[int, int], ...]:
     """``re``'s Unicode ``\\d``: ``str.isdecimal()``, i.e. category Nd."""
     return category_ranges(frozenset({"Nd"}))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def python_space() -> tuple[tuple[int, int], ...]:
     """``re``'s Unicode ``\\s``: ``str.isspace()``."""
     return ranges_from_sorted(_tables()["space"])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def assigned() -> tuple[tuple[int, int], ...]:
     """Every code point whose category is not Cn."""
     return category_ranges(frozenset(n for n in CATEGORY_NAMES if n != "Cn"))
@@ -234,7 +236,7 @@ def python_lower_pairs() -> tuple[np.ndarray, np.ndarray]:
     return t["low_src"].astype(np.int64), t["low_dst"].astype(np.int64)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def python_cased() -> tuple[tuple[int, int], ...]:
     """Code points for which ``_sre.unicode_iscased`` is true."""
     return ranges_from_sorted(_tables()["cased"])
@@ -1049,5 +1051,56 @@ _STORED = {
         'NukBADfpAQA46QEAOekBADrpAQA76QEAPOkBAD3pAQA+6QEAP+kBAEDpAQBB6QEAQukBAEPpAQA='
     )),
 }
-_STORED_EXTRA = {105: (305,), 115: (383,), 181: (956,), 305: (105,), 383: (115,), 837: (953, 8126), 912: (8147,), 944: (8163,), 946: (976,), 949: (1013,), 952: (977,), 953: (837, 8126), 954: (1008,), 956: (181,), 960: (982,), 961: (1009,), 962: (963,), 963: (962,), 966: (981,), 976: (946,), 977: (952,), 981: (966,), 982: (960,), 1008: (954,), 1009: (961,), 1013: (949,), 1074: (7296,), 1076: (7297,), 1086: (7298,), 1089: (7299,), 1090: (7300, 7301), 1098: (7302,), 1123: (7303,), 7296: (1074,), 7297: (1076,), 7298: (1086,), 7299: (1089,), 7300: (1090, 7301), 7301: (1090, 7300), 7302: (1098,), 7303: (1123,), 7304: (42571,), 7777: (7835,), 7835: (7777,), 8126: (837, 953), 8147: (912,), 8163: (944,), 42571: (7304,), 64261: (64262,), 64262: (64261,)}
+_STORED_EXTRA = {
+    105: (305,),
+    115: (383,),
+    181: (956,),
+    305: (105,),
+    383: (115,),
+    837: (953, 8126),
+    912: (8147,),
+    944: (8163,),
+    946: (976,),
+    949: (1013,),
+    952: (977,),
+    953: (837, 8126),
+    954: (1008,),
+    956: (181,),
+    960: (982,),
+    961: (1009,),
+    962: (963,),
+    963: (962,),
+    966: (981,),
+    976: (946,),
+    977: (952,),
+    981: (966,),
+    982: (960,),
+    1008: (954,),
+    1009: (961,),
+    1013: (949,),
+    1074: (7296,),
+    1076: (7297,),
+    1086: (7298,),
+    1089: (7299,),
+    1090: (7300, 7301),
+    1098: (7302,),
+    1123: (7303,),
+    7296: (1074,),
+    7297: (1076,),
+    7298: (1086,),
+    7299: (1089,),
+    7300: (1090, 7301),
+    7301: (1090, 7300),
+    7302: (1098,),
+    7303: (1123,),
+    7304: (42571,),
+    7777: (7835,),
+    7835: (7777,),
+    8126: (837, 953),
+    8147: (912,),
+    8163: (944,),
+    42571: (7304,),
+    64261: (64262,),
+    64262: (64261,),
+}
 # END GENERATED

@@ -52,7 +52,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 from bisect import bisect_right
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -344,7 +344,7 @@ _ECMA_LINE_TERMINATORS: Ranges = ((0x0A, 0x0A), (0x0D, 0x0D), (0x2028, 0x2029))
 _NEWLINE: Ranges = ((0x0A, 0x0A),)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ecma_space() -> Ranges:
     ws = ((0x09, 0x09), (0x0B, 0x0C), (0x20, 0x20), (0xA0, 0xA0), (0xFEFF, 0xFEFF))
     return union(ws, _ECMA_LINE_TERMINATORS, _unicode.category_ranges(frozenset({"Zs"})))
