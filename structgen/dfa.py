@@ -535,31 +535,16 @@ def _determinize(n, final, bsrc, bclo, bchi, bdst, esrc, edst, n_cls, max_states
     """
     m = bsrc.shape[0]
     toff = np.zeros(n + 1, np.int64)
-    for t in range(m):
-        toff[bsrc[t] + 1] += 1
-    for q in range(n):
-        toff[q + 1] += toff[q]
-    fill = toff[:n].copy()
-    tclo = np.empty(m, np.int32)
-    tchi = np.empty(m, np.int32)
-    tdst = np.empty(m, np.int32)
-    for t in range(m):
-        p = fill[bsrc[t]]
-        tclo[p] = bclo[t]
-        tchi[p] = bchi[t]
-        tdst[p] = bdst[t]
-        fill[bsrc[t]] += 1
+    order = np.empty(m, np.int64)
+    _make_adjacent(bsrc, m, n, order, toff)
+    tclo = bclo[order]
+    tchi = bchi[order]
+    tdst = bdst[order]
     me = esrc.shape[0]
     eoff = np.zeros(n + 1, np.int64)
-    for t in range(me):
-        eoff[esrc[t] + 1] += 1
-    for q in range(n):
-        eoff[q + 1] += eoff[q]
-    fill = eoff[:n].copy()
-    eto = np.empty(me, np.int32)
-    for t in range(me):
-        eto[fill[esrc[t]]] = edst[t]
-        fill[esrc[t]] += 1
+    order = np.empty(me, np.int64)
+    _make_adjacent(esrc, me, n, order, eoff)
+    eto = edst[order]
     important = np.zeros(n, np.bool_)
     for q in range(n):
         important[q] = toff[q + 1] > toff[q] or q == final
@@ -651,26 +636,15 @@ def _determinize(n, final, bsrc, bclo, bchi, bdst, esrc, edst, n_cls, max_states
                 slot = (slot + 1) & (hcap - 1)
             if found < 0:
                 if n_dfa >= max_states:
-                    return 1, trans[:n_dfa * n_cls].copy(), accept[:n_dfa].copy()
-                if n_dfa == accept.shape[0]:
-                    ncap = 2 * n_dfa
-                    t2 = np.full(ncap * n_cls, -1, np.int32)
-                    t2[:n_dfa * n_cls] = trans
-                    trans = t2
-                    a2 = np.zeros(ncap, np.bool_)
-                    a2[:n_dfa] = accept
-                    accept = a2
-                    o2 = np.zeros(ncap + 1, np.int64)
-                    o2[:n_dfa + 1] = set_off
-                    set_off = o2
-                    h2 = np.zeros(ncap, np.int64)
-                    h2[:n_dfa] = set_hash
-                    set_hash = h2
+                    return 1, trans, accept
+                if n_dfa == set_hash.shape[0]:
+                    trans = _grow_i32(trans, 2 * n_dfa * n_cls)
+                    accept = _grow_bool(accept, 2 * n_dfa)
+                    set_off = _grow_i64(set_off, 2 * n_dfa + 1)
+                    set_hash = _grow_i64(set_hash, 2 * n_dfa)
                 base = set_off[n_dfa]
                 if base + k > sets.shape[0]:
-                    s2 = np.empty(2 * (base + k), np.int32)
-                    s2[:base] = sets[:base]
-                    sets = s2
+                    sets = _grow_i32(sets, 2 * (base + k))
                 for i in range(k):
                     sets[base + i] = cbuf[i]
                 set_off[n_dfa + 1] = base + k
@@ -768,7 +742,7 @@ def _minimize(trans, accept, cls_of_byte):  # pragma: no cover - numba
     Returns ``(trans, accept, classmap)`` of the canonical minimal DFA.
     """
     nn, kk = trans.shape
-    mm = 0
+    mm = np.int64(0)
     for q in range(nn):
         for c in range(kk):
             if trans[q, c] >= 0:
@@ -784,16 +758,19 @@ def _minimize(trans, accept, cls_of_byte):  # pragma: no cover - numba
                 Lb[t] = c
                 H[t] = trans[q, c]
                 t += 1
-    BE = np.arange(nn).astype(np.int64)
-    BL = np.arange(nn).astype(np.int64)
+    BE = np.empty(nn, np.int64)
+    BL = np.empty(nn, np.int64)
+    for q in range(nn):
+        BE[q] = q
+        BL[q] = q
     BS = np.zeros(nn, np.int64)
     BF = np.zeros(nn + 1, np.int64)
     BP = np.zeros(nn + 1, np.int64)
     BP[0] = nn
     adj = np.empty(mm, np.int64)
     aoff = np.zeros(nn + 1, np.int64)
-    # forward reachability from 0
-    rr = _reach(0, BE, BL, 0)
+    # forward reachability from 0 (already at position 0)
+    rr = 1
     _make_adjacent(T, mm, nn, adj, aoff)
     i = 0
     while i < rr:
@@ -808,7 +785,7 @@ def _minimize(trans, accept, cls_of_byte):  # pragma: no cover - numba
             Lb[j] = Lb[t]
             T[j] = T[t]
             j += 1
-    mm = j
+    mm = np.int64(j)
     BP[0] = rr
     # backward reachability from accepting states
     rr = 0
@@ -830,11 +807,11 @@ def _minimize(trans, accept, cls_of_byte):  # pragma: no cover - numba
             Lb[j] = Lb[t]
             T[j] = T[t]
             j += 1
-    mm = j
+    mm = np.int64(j)
     useful = rr
     BP[0] = useful
     if useful == 0 or BL[0] >= useful:
-        return np.full((1, 1), -1, np.int32), np.zeros(1, np.bool_), np.zeros(256, np.uint8)
+        return np.full(1, -1, np.int32).reshape((1, 1)), np.zeros(1, np.bool_), np.zeros(256, np.uint8)
     # initial partition: accepting / not
     big = max(nn, mm) + 1
     BM = np.zeros(big, np.int64)
@@ -893,7 +870,7 @@ def _minimize(trans, accept, cls_of_byte):  # pragma: no cover - numba
             _split(CE, CS, CF, CP, CM, CW, cwz)
             b += 1
     nb = bwz[1]
-    tmin = np.full((nb, kk), -1, np.int32)
+    tmin = np.full(nb * kk, -1, np.int32).reshape((nb, kk))
     amin = np.zeros(nb, np.bool_)
     for t in range(mm):
         tmin[BS[T[t]], Lb[t]] = BS[H[t]]
@@ -918,7 +895,7 @@ def _minimize(trans, accept, cls_of_byte):  # pragma: no cover - numba
                 newid[y] = tail
                 queue[tail] = y
                 tail += 1
-    canon = np.full((tail, kk), -1, np.int32)
+    canon = np.full(tail * kk, -1, np.int32).reshape((tail, kk))
     acc_out = np.zeros(tail, np.bool_)
     for i in range(tail):
         x = queue[i]
@@ -992,33 +969,100 @@ def _nfa_to_dfa(n, final, bs, bl, bh, bd, es, ed, max_states):  # pragma: no cov
         chi[t] = cls[bh[t]]
     status, flat, accept = _determinize(n, final, bs, clo, chi, bd, es, ed, n_cls, max_states)
     if status:
-        return status, np.full((1, 1), -1, np.int32), accept, np.zeros(256, np.uint8)
+        return status, np.full(1, -1, np.int32).reshape((1, 1)), accept, np.zeros(256, np.uint8)
     t2, a2, cm = _minimize(flat.reshape((accept.shape[0], n_cls)), accept, cls)
     return 0, t2, a2, cm
 
 
+# Growth helpers copy with loops: an array-to-array slice assignment would pull in
+# numba's shape-mismatch error formatting, seconds of extra compile time.
+
+
+@njit(cache=True)
+def _grow_i32(a, n):  # pragma: no cover - numba
+    """A copy of ``a`` extended to length ``n`` with -1."""
+    b = np.full(n, -1, np.int32)
+    for i in range(a.shape[0]):
+        b[i] = a[i]
+    return b
+
+
+@njit(cache=True)
+def _grow_i64(a, n):  # pragma: no cover - numba
+    """A copy of ``a`` extended to length ``n`` (new entries undefined)."""
+    b = np.empty(n, np.int64)
+    for i in range(a.shape[0]):
+        b[i] = a[i]
+    return b
+
+
+@njit(cache=True)
+def _grow_bool(a, n):  # pragma: no cover - numba
+    """A copy of ``a`` extended to length ``n`` with False."""
+    b = np.zeros(n, np.bool_)
+    for i in range(a.shape[0]):
+        b[i] = a[i]
+    return b
+
+
+@njit(cache=True)
+def _pair_id(key, p, q, P, Q, K, hkey, hval, n, limit):  # pragma: no cover - numba
+    """Intern the state pair ``(p, q)`` whose unique integer code is ``key``.
+
+    Pairs are numbered in order of first appearance (``P``, ``Q``, ``K`` hold them,
+    ``hkey``/``hval`` is an open-addressing table).  Returns
+    ``(id, n, P, Q, K, hkey, hval)``; ``id`` is -1 when a new pair would be the
+    ``limit``-th plus one.
+    """
+    hcap = hkey.shape[0]
+    slot = (key * 2654435761) & (hcap - 1)
+    while hkey[slot] >= 0:
+        if hkey[slot] == key:
+            return hval[slot], n, P, Q, K, hkey, hval
+        slot = (slot + 1) & (hcap - 1)
+    if n >= limit:
+        return -1, n, P, Q, K, hkey, hval
+    if n == P.shape[0]:
+        P = _grow_i64(P, 2 * n)
+        Q = _grow_i64(Q, 2 * n)
+        K = _grow_i64(K, 2 * n)
+    P[n] = p
+    Q[n] = q
+    K[n] = key
+    hkey[slot] = key
+    hval[slot] = n
+    n += 1
+    if 2 * n > hcap:
+        hcap *= 4
+        hkey = np.full(hcap, -1, np.int64)
+        hval = np.empty(hcap, np.int64)
+        for e in range(n):
+            sl = (K[e] * 2654435761) & (hcap - 1)
+            while hkey[sl] >= 0:
+                sl = (sl + 1) & (hcap - 1)
+            hkey[sl] = K[e]
+            hval[sl] = e
+    return n - 1, n, P, Q, K, hkey, hval
+
+
 @njit(cache=True)
 def _product(ta, aa, tb, ab, ja, jb, mode, max_states):  # pragma: no cover - numba
-    """Product of two DFAs over joint classes ``(ja[j], jb[j])``.
+    """Product of two DFAs over joint classes ``(ja[j], jb[j])``, breadth first.
 
     ``mode`` 0: intersection, 1: difference (A minus B), 2: union.  A side may be
-    dead (-1) where the mode allows.  Returns ``(status, trans, accept)``.
+    dead (-1) where the mode allows.  Returns ``(status, trans, accept)``, ``trans``
+    flat; status 1: more than ``max_states`` states.
     """
     nj = ja.shape[0]
     nb1 = tb.shape[0] + 1
-    cap = 64
-    trans = np.full((cap, nj), -1, np.int32)
-    P = np.empty(cap, np.int64)
-    Q = np.empty(cap, np.int64)
-    hcap = 256
-    hkey = np.full(hcap, -1, np.int64)
-    hval = np.empty(hcap, np.int64)
-    P[0] = 0
-    Q[0] = 0
-    key0 = nb1 + 1
-    hkey[(key0 * 2654435761) & (hcap - 1)] = key0
-    hval[(key0 * 2654435761) & (hcap - 1)] = 0
-    n = 1
+    trans = np.full(64 * nj, -1, np.int32)
+    P = np.zeros(64, np.int64)
+    Q = np.zeros(64, np.int64)
+    K = np.zeros(64, np.int64)
+    hkey = np.full(256, -1, np.int64)
+    hval = np.zeros(256, np.int64)
+    zero = np.int64(0)
+    _, n, P, Q, K, hkey, hval = _pair_id(zero + nb1 + 1, zero, zero, P, Q, K, hkey, hval, zero, max_states)
     d = 0
     while d < n:
         p = P[d]
@@ -1027,67 +1071,27 @@ def _product(ta, aa, tb, ab, ja, jb, mode, max_states):  # pragma: no cover - nu
             p2 = ta[p, ja[j]] if p >= 0 else -1
             q2 = tb[q, jb[j]] if q >= 0 else -1
             if mode == 0:
-                if p2 < 0 or q2 < 0:
-                    continue
+                dead = p2 < 0 or q2 < 0
             elif mode == 1:
-                if p2 < 0:
-                    continue
-            elif p2 < 0 and q2 < 0:
+                dead = p2 < 0
+            else:
+                dead = p2 < 0 and q2 < 0
+            if dead:
                 continue
-            key = (p2 + 1) * nb1 + (q2 + 1)
-            slot = (key * 2654435761) & (hcap - 1)
-            found = -1
-            while hkey[slot] >= 0:
-                if hkey[slot] == key:
-                    found = hval[slot]
-                    break
-                slot = (slot + 1) & (hcap - 1)
+            found, n, P, Q, K, hkey, hval = _pair_id((p2 + 1) * nb1 + q2 + 1, p2, q2, P, Q, K, hkey, hval, n,
+                                                     max_states)
             if found < 0:
-                if n >= max_states:
-                    return 1, trans[:n].copy(), np.zeros(n, np.bool_)
-                if n >= cap:
-                    t2 = np.full((2 * cap, nj), -1, np.int32)
-                    t2[:cap] = trans
-                    trans = t2
-                    P2 = np.empty(2 * cap, np.int64)
-                    P2[:cap] = P
-                    P = P2
-                    Q2 = np.empty(2 * cap, np.int64)
-                    Q2[:cap] = Q
-                    Q = Q2
-                    cap *= 2
-                P[n] = p2
-                Q[n] = q2
-                hkey[slot] = key
-                hval[slot] = n
-                found = n
-                n += 1
-                if 2 * n > hcap:
-                    hcap *= 4
-                    nk = np.full(hcap, -1, np.int64)
-                    nv = np.empty(hcap, np.int64)
-                    for e in range(n):
-                        k2 = (P[e] + 1) * nb1 + (Q[e] + 1)
-                        sl = (k2 * 2654435761) & (hcap - 1)
-                        while nk[sl] >= 0:
-                            sl = (sl + 1) & (hcap - 1)
-                        nk[sl] = k2
-                        nv[sl] = e
-                    hkey = nk
-                    hval = nv
-            trans[d, j] = found
+                return 1, trans, np.zeros(n, np.bool_)
+            if n * nj > trans.shape[0]:
+                trans = _grow_i32(trans, 2 * n * nj)
+            trans[d * nj + j] = found
         d += 1
     accept = np.zeros(n, np.bool_)
     for d in range(n):
         pa = P[d] >= 0 and aa[P[d]]
         qa = Q[d] >= 0 and ab[Q[d]]
-        if mode == 0:
-            accept[d] = pa and qa
-        elif mode == 1:
-            accept[d] = pa and not qa
-        else:
-            accept[d] = pa or qa
-    return 0, trans[:n].copy(), accept
+        accept[d] = (pa and qa) if mode == 0 else (pa and not qa) if mode == 1 else (pa or qa)
+    return 0, trans[:n * nj].copy(), accept
 
 
 @njit(cache=True)
@@ -1098,22 +1102,18 @@ def _compose(tv, av, cv, dnext, dlen, dout, jrep, end_state, max_states):  # pra
     ``dnext[d, b]`` is the decoder's next state (-1: invalid byte), emitting the
     ``dlen[d, b]`` bytes ``dout[d, b, :]`` (-1: the input byte itself) into the value
     DFA ``(tv, av, cv)``.  A pair accepts when the decoder is in ``end_state`` and the
-    value DFA accepts.  Returns ``(status, trans, accept)``.
+    value DFA accepts.  Returns ``(status, trans, accept)`` as :func:`_product`.
     """
     nv = tv.shape[0]
     nj = jrep.shape[0]
-    cap = 64
-    trans = np.full(cap * nj, -1, np.int32)
-    D = np.empty(cap, np.int64)
-    V = np.empty(cap, np.int64)
-    hcap = 256
-    hkey = np.full(hcap, -1, np.int64)
-    hval = np.empty(hcap, np.int64)
-    D[0] = 0
-    V[0] = 0
-    hkey[0] = 0
-    hval[0] = 0
-    n = 1
+    trans = np.full(64 * nj, -1, np.int32)
+    D = np.zeros(64, np.int64)
+    V = np.zeros(64, np.int64)
+    K = np.zeros(64, np.int64)
+    hkey = np.full(256, -1, np.int64)
+    hval = np.zeros(256, np.int64)
+    zero = np.int64(0)
+    _, n, D, V, K, hkey, hval = _pair_id(zero, zero, zero, D, V, K, hkey, hval, zero, max_states)
     d = 0
     while d < n:
         ds = D[d]
@@ -1131,47 +1131,12 @@ def _compose(tv, av, cv, dnext, dlen, dout, jrep, end_state, max_states):  # pra
                     break
             if v2 < 0:
                 continue
-            key = d2 * nv + v2
-            slot = (key * 2654435761) & (hcap - 1)
-            found = -1
-            while hkey[slot] >= 0:
-                if hkey[slot] == key:
-                    found = hval[slot]
-                    break
-                slot = (slot + 1) & (hcap - 1)
+            d2 = np.int64(d2)
+            found, n, D, V, K, hkey, hval = _pair_id(d2 * nv + v2, d2, v2, D, V, K, hkey, hval, n, max_states)
             if found < 0:
-                if n >= max_states:
-                    return 1, trans[:n * nj].copy(), np.zeros(n, np.bool_)
-                if n >= cap:
-                    t2 = np.full(2 * cap * nj, -1, np.int32)
-                    t2[:cap * nj] = trans
-                    trans = t2
-                    D2 = np.empty(2 * cap, np.int64)
-                    D2[:cap] = D
-                    D = D2
-                    V2 = np.empty(2 * cap, np.int64)
-                    V2[:cap] = V
-                    V = V2
-                    cap *= 2
-                D[n] = d2
-                V[n] = v2
-                hkey[slot] = key
-                hval[slot] = n
-                found = n
-                n += 1
-                if 2 * n > hcap:
-                    hcap *= 4
-                    nk = np.full(hcap, -1, np.int64)
-                    nvals = np.empty(hcap, np.int64)
-                    for e in range(n):
-                        k2 = D[e] * nv + V[e]
-                        sl = (k2 * 2654435761) & (hcap - 1)
-                        while nk[sl] >= 0:
-                            sl = (sl + 1) & (hcap - 1)
-                        nk[sl] = k2
-                        nvals[sl] = e
-                    hkey = nk
-                    hval = nvals
+                return 1, trans, np.zeros(n, np.bool_)
+            if n * nj > trans.shape[0]:
+                trans = _grow_i32(trans, 2 * n * nj)
             trans[d * nj + j] = found
         d += 1
     accept = np.zeros(n, np.bool_)
@@ -1237,10 +1202,10 @@ def _combine(a: ByteDFA, b: ByteDFA, mode: int, max_states: int, name: str) -> B
     uniq, joint = np.unique(key, return_inverse=True)
     ja = (uniq // b.n_classes).astype(np.int32)
     jb = (uniq % b.n_classes).astype(np.int32)
-    status, trans, accept = _product(a.trans, a.accept, b.trans, b.accept, ja, jb, mode, max_states)
+    status, flat, accept = _product(a.trans, a.accept, b.trans, b.accept, ja, jb, mode, max_states)
     if status:
         raise _limit_error(name, max_states, "product DFA")
-    return _finish(trans, accept, joint.astype(np.int32))
+    return _finish(flat.reshape(len(accept), len(ja)), accept, joint.astype(np.int32))
 
 
 def intersection(a: ByteDFA, b: ByteDFA, *, max_states: int = DEFAULT_MAX_STATES) -> ByteDFA:
