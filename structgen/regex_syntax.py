@@ -1107,6 +1107,13 @@ def _pad(node: Node, left: int | None, right: int | None, pattern: str, lt: Rang
     if isinstance(node, Anchor):
         return _pad(Seq((node,)), left, right, pattern, lt)
     if isinstance(node, Alt):
+        # P b1 S | P b2 S | ... = P (b1 | b2 | ...) S for the branches without
+        # anchors: one shared "any text" loop instead of one per branch keeps the
+        # subset construction small
+        plain = [b for b in node.items if not b.anchored]
+        rest = [_pad(b, left, right, pattern, lt) for b in node.items if b.anchored]
+        if len(plain) > 1:
+            return alt([_pad(alt(plain), left, right, pattern, lt)] + rest)
         return alt([_pad(b, left, right, pattern, lt) for b in node.items])
     if isinstance(node, Seq):
         items = node.items

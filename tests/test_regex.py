@@ -283,6 +283,7 @@ def test_ecma_semantics(pattern: str, flags: str, yes: list[str], no: list[str])
     ("^a$", "m", ["x\na\ry", "a\u2028"], ["xa", "ab"]),
     ("^[a-z]+$", "", ["abc"], ["ab1", "ab\n"]),
     ("", "", ["", "anything"], []),
+    ("^list|date|time|long$", "", ["lists", "update", "times", "long", "belong"], ["alist", "longer", "x"]),
 ])
 def test_ecma_search(pattern: str, flags: str, yes: list[str], no: list[str]) -> None:
     dfa = _ecma(pattern, flags, search=True)
