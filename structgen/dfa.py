@@ -95,6 +95,9 @@ class ByteDFA:
     def __setattr__(self, name, value):
         raise AttributeError("ByteDFA is immutable")
 
+    def __reduce__(self):
+        return ByteDFA._trusted, (np.array(self.trans), np.array(self.accept), np.array(self.classmap))
+
     def walk(self, data: bytes, state: int = 0) -> int:
         """The state after reading ``data`` from ``state``, or -1 once dead.
 

@@ -439,6 +439,15 @@ def test_bytedfa_is_immutable() -> None:
         ByteDFA(np.array([[1]], dtype=np.int32), np.array([True]), np.zeros(256, dtype=np.uint8))
 
 
+def test_bytedfa_pickles() -> None:
+    import copy
+    import pickle
+
+    d = compile_regex(r"[a-z]+é")
+    for back in (pickle.loads(pickle.dumps(d)), copy.deepcopy(d)):
+        assert back == d and back.fullmatch("abé".encode()) and not back.trans.flags.writeable
+
+
 def test_empty_language() -> None:
     for d in (compile_regex("[]", dialect="ecma"), compile_regex(r"a[^\s\S]"), compile_regex(r"\ud800")):
         assert d.is_empty() and not d.matches_empty() and d.n_states == 1
