@@ -81,7 +81,7 @@ PY_CORPUS = [
 # Unicode digits/spaces, multi-byte and astral characters, line terminators.
 ALPHABET = "abcdehklosxyzKSABCH019 _-.@\n\t\r\x0b\x1céÉüßẞſ\u212aµμΣσςǅǆǄİıﬀ٣\u00a0\u2028\u3000€😀🙏𝒜"
 
-_settings = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+_settings = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                              HealthCheck.filter_too_much])
 
 
