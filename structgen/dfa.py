@@ -1175,6 +1175,7 @@ def dfa_from_ast(node: Node, *, max_states: int = DEFAULT_MAX_STATES, name: str 
 
 
 def _literal_dfa(text: str) -> ByteDFA:
+    """The canonical DFA of one literal string, built directly (no NFA)."""
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: no UTF-8 text contains it
@@ -1187,8 +1188,7 @@ def _literal_dfa(text: str) -> ByteDFA:
         if b != first_dead:
             break
         first_dead += 1
-    dead = sum(1 for b in distinct if b < first_dead)
-    table = bytearray([dead]) * 256
+    table = bytearray([first_dead]) * 256  # bytes 0..first_dead-1 are classes 0.., then the dead class
     for i, b in enumerate(distinct):
         table[b] = i + (b > first_dead)
     classmap = np.frombuffer(bytes(table), dtype=np.uint8)
