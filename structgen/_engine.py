@@ -7,7 +7,7 @@ numpy arrays, grouped into tuples so signatures stay readable:
     0  item_next   int32[n_items]   symbol after the dot, -1 if the item is complete
     1  item_lhs    int32[n_items]   left-hand side symbol of the item's rule
     2  pred_off    int32[n_syms+1]  prediction closure of each nonterminal ...
-    3  pred_items  int32[...]       ... as item ids to add with origin = current set
+    3  pred_nts    int32[...]       ... as the nonterminals it predicts (itself included)
     4  nullable    uint8[n_syms]
     5  term_start  int32[n_terms]   base-DFA start state of each terminal
     6  ignore      int32[n_ignore]  ignored terminals (Lark ``%ignore``)
@@ -18,6 +18,8 @@ numpy arrays, grouped into tuples so signatures stay readable:
     11 bs_trans    int32[...]       base transitions by byte class (-1 dead)
     12 term_cls    uint8[n_terms*256]  byte -> class, per terminal
     13 meta        int64[4]         n_terms, n_syms, accepting item, start symbol
+    14 own_off     int32[n_syms+1]  items a prediction of each nonterminal adds ...
+    15 own_items   int32[...]       ... (dot 0, and past nullable prefixes)
 
 ``L`` — the lexer cache (shared by every matcher of a grammar, grown lazily).  A
 lexer state is the set of base DFA states still alive (at most one per terminal,
@@ -42,6 +44,9 @@ sorted), interned into an id.  State ``-1`` is dead.
     6  from  int32[scap]   set k was built by scanning lexer state from[k] over set
     7  pver  int32[scap]   k-1 when set k-1 had version pver[k]; a scan with the same
                            inputs reuses it (the walk meets the same lexeme end often)
+    8  ix_start 9 ix_len 10 ix_ver  int32[scap]  completion index of set k (see _waiting)
+    11 ix_sym 12 ix_pos  int32[icap]  index pool: next symbol, item position
+    13 ix_top int32[1]  pool fill
 
 ``S`` — scratch of one thread:
     0  hkey  int64[hcap]  1 hgen int32[hcap]  (generation-stamped hash set)
@@ -94,6 +99,61 @@ _M_N_ACC = 2
 _M_FROZEN = 3
 
 
+# ------------------------------------------------------------ pointer-table entries
+#
+# Python calls the kernels through the ``k_*`` entry points below, passing three
+# int64 "pointer tables" instead of ~45 arrays: numba's dispatcher spends ~60-200 ns
+# per array argument, which would dominate a ~10 µs mask.  A table row is
+# (address, shape0, shape1) of one C-contiguous array; the owner keeps the arrays
+# alive (see ``structgen.matcher``) and rebuilds the table when an array is replaced.
+#
+#   gt (grammar): G[0:16] L[16:25] T[25:29] X[29:37]      mt (matcher): E[0:14]
+#   st (thread scratch): S[0:14]
+
+
+@intrinsic
+def _voidptr(typingctx, addr):
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], cgutils.voidptr_t)
+
+    return types.voidptr(types.int64), codegen
+
+
+@njit(cache=True)
+def _i32(t, i):
+    return carray(_voidptr(t[3 * i]), (t[3 * i + 1],), np.int32)
+
+
+@njit(cache=True)
+def _i64(t, i):
+    return carray(_voidptr(t[3 * i]), (t[3 * i + 1],), np.int64)
+
+
+@njit(cache=True)
+def _u8(t, i):
+    return carray(_voidptr(t[3 * i]), (t[3 * i + 1],), np.uint8)
+
+
+@njit(cache=True)
+def _i8(t, i):
+    return carray(_voidptr(t[3 * i]), (t[3 * i + 1],), np.int8)
+
+
+@njit(cache=True)
+def _i32_2d(t, i):
+    return carray(_voidptr(t[3 * i]), (t[3 * i + 1], t[3 * i + 2]), np.int32)
+
+
+@njit(cache=True)
+def _i8_2d(t, i):
+    return carray(_voidptr(t[3 * i]), (t[3 * i + 1], t[3 * i + 2]), np.int8)
+
+
+@njit(cache=True)
+def _u32_2d(t, i):
+    return carray(_voidptr(t[3 * i]), (t[3 * i + 1], t[3 * i + 2]), np.uint32)
+
+
 # --------------------------------------------------------------------------- lexer
 
 
@@ -106,15 +166,26 @@ def _hash_elems(buf, n):
 
 
 @njit(cache=True, nogil=True)
-def lexer_intern(G, L, buf, n):
+def lexer_intern(gt, mt, st, n):
     """Id of the lexer state whose element set is ``buf[:n]`` (sorted), creating it.
 
     Returns ``NEED_LEXER`` when the cache is full, ``LEXER_FROZEN`` when it may not
     grow; ``-1`` for the empty set.
     """
+    is_ignore = _u8(gt, 7)
+    bs_term = _i32(gt, 8)
+    bs_accept = _u8(gt, 9)
+    trans = _i32_2d(gt, 16)
+    eoff = _i32(gt, 17)
+    elems = _i32(gt, 18)
+    aoff = _i32(gt, 19)
+    acc = _i32(gt, 20)
+    flags = _u8(gt, 21)
+    ht = _i32(gt, 22)
+    meta = _i64(gt, 23)
+    buf = _i32(st, 4)
     if n == 0:
         return DEAD
-    trans, eoff, elems, aoff, acc, flags, ht, meta = L[0], L[1], L[2], L[3], L[4], L[5], L[6], L[7]
     mask = np.uint64(ht.shape[0] - 1)
     slot = _hash_elems(buf, n) & mask
     while True:
@@ -138,7 +209,6 @@ def lexer_intern(G, L, buf, n):
     na = meta[_M_N_ACC]
     if ns + 1 >= trans.shape[0] or ne + n > elems.shape[0] or na + n > acc.shape[0] or 2 * (ns + 1) > ht.shape[0]:
         return NEED_LEXER
-    bs_term, bs_accept, is_ignore = G[8], G[9], G[7]
     f = 0
     for i in range(n):
         s = buf[i]
@@ -176,17 +246,21 @@ def lexer_rehash(L):
 
 
 @njit(cache=True, nogil=True)
-def lexer_step(G, L, S, ls, b):
+def lexer_step(gt, mt, st, ls, b):
     """Lexer state after byte ``b`` from state ``ls`` (-1 dead, or a NEED code)."""
+    bs_term = _i32(gt, 8)
+    bs_rowoff = _i32(gt, 10)
+    bs_trans = _i32(gt, 11)
+    term_cls = _u8(gt, 12)
+    trans = _i32_2d(gt, 16)
+    eoff = _i32(gt, 17)
+    elems = _i32(gt, 18)
+    buf = _i32(st, 4)
     if ls < 0:
         return DEAD
-    trans = L[0]
     t = trans[ls, b]
     if t != UNKNOWN:
         return t
-    eoff, elems = L[1], L[2]
-    bs_term, bs_rowoff, bs_trans, term_cls = G[8], G[10], G[11], G[12]
-    buf = S[4]
     n = 0
     for e in range(eoff[ls], eoff[ls + 1]):
         s = elems[e]
@@ -194,7 +268,7 @@ def lexer_step(G, L, S, ls, b):
         if ns >= 0:
             buf[n] = ns  # base states of distinct terminals stay sorted
             n += 1
-    r = lexer_intern(G, L, buf, n)
+    r = lexer_intern(gt, mt, st, n)
     if r >= DEAD:
         trans[ls, b] = r
     return r
@@ -203,10 +277,9 @@ def lexer_step(G, L, S, ls, b):
 # -------------------------------------------------------------------------- earley
 
 
-@njit(cache=True, nogil=True)
-def _hs_insert(S, key):
+@njit(cache=True, nogil=True, inline="always")
+def _hs_insert(hkey, hgen, smeta, key):
     """Insert ``key`` in the scratch hash set; 1 if new, 0 if present, -1 if full."""
-    hkey, hgen, smeta = S[0], S[1], S[5]
     gen = np.int32(smeta[0])
     mask = hkey.shape[0] - 1
     h = (np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(20)
@@ -227,46 +300,136 @@ def _hs_insert(S, key):
     return 1
 
 
-@njit(cache=True, nogil=True)
-def _new_generation(S):
-    smeta = S[5]
+@njit(cache=True, nogil=True, inline="always")
+def _new_generation(smeta, hgen, pstamp):
+    """Start a new set: empties the scratch hash set and the prediction stamps."""
     smeta[0] += 1
     smeta[1] = 0
     if smeta[0] >= 2147483000:
-        S[1][:] = 0
-        S[2][:] = 0
+        hgen[:] = 0
+        pstamp[:] = 0
         smeta[0] = 1
 
 
-@njit(cache=True, nogil=True)
-def _add_item(E, S, end, item, orig):
+@njit(cache=True, nogil=True, inline="always")
+def _add_item(e_item, e_orig, hkey, hgen, smeta, end, item, orig):
     """Append (item, orig) to the set being built if new. New end, or a NEED code."""
-    r = _hs_insert(S, (np.int64(item) << 32) | np.int64(orig))
+    r = _hs_insert(hkey, hgen, smeta, (np.int64(item) << 32) | np.int64(orig))
     if r == 0:
         return end
     if r < 0:
         return NEED_SCRATCH
-    e_item = E[0]
     if end >= e_item.shape[0]:
         return NEED_EARLEY
     e_item[end] = item
-    E[1][end] = orig
+    e_orig[end] = orig
     return end + 1
 
 
+INDEX_MIN_SET = 24  # sets at least this large get a completion index when used
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _waiting(gt, mt, o, a):
+    """Positions (into the index pool) of set o's items waiting on nonterminal a.
+
+    Completions look up the items of an origin set whose next symbol is the
+    completed nonterminal; for large sets (expression grammars predict hundreds of
+    items) a per-set index sorted by next symbol is built on first use and kept
+    while the set is unchanged (``ver``).  Returns (lo, hi), or (-1, -1) when the
+    set is small or the pool is full (then the caller scans the set).
+    """
+    e_item = _i32(mt, 0)
+    e_off = _i32(mt, 2)
+    ver = _i32(mt, 5)
+    ix_start = _i32(mt, 8)
+    ix_len = _i32(mt, 9)
+    ix_ver = _i32(mt, 10)
+    ix_sym = _i32(mt, 11)
+    ix_pos = _i32(mt, 12)
+    ix_top = _i32(mt, 13)
+    item_next = _i32(gt, 0)
+    _gmeta = _i64(gt, 13)
+    size = e_off[o + 1] - e_off[o]
+    if size < INDEX_MIN_SET:
+        return -1, -1
+    if ix_ver[o] != ver[o]:
+        n_terms = _gmeta[0]
+        top = ix_top[0]
+        if top + size > ix_sym.shape[0]:
+            if size > ix_sym.shape[0]:
+                return -1, -1
+            ix_ver[:] = -1  # pool full: drop every index, rebuild on demand
+            top = 0
+        n = 0
+        for q in range(e_off[o], e_off[o + 1]):
+            nx = item_next[e_item[q]]
+            if nx >= n_terms:
+                # insertion into the sorted run (sets are built once, looked up often)
+                p = top + n
+                while p > top and ix_sym[p - 1] > nx:
+                    ix_sym[p] = ix_sym[p - 1]
+                    ix_pos[p] = ix_pos[p - 1]
+                    p -= 1
+                ix_sym[p] = nx
+                ix_pos[p] = q
+                n += 1
+        ix_start[o] = top
+        ix_len[o] = n
+        ix_ver[o] = ver[o]
+        ix_top[0] = top + n
+    start = ix_start[o]
+    lo = start
+    hi = start + ix_len[o]
+    while lo < hi:  # lower bound of a
+        mid = (lo + hi) >> 1
+        if ix_sym[mid] < a:
+            lo = mid + 1
+        else:
+            hi = mid
+    first = lo
+    hi = start + ix_len[o]
+    while lo < hi and ix_sym[lo] == a:
+        lo += 1
+    return first, lo
+
+
 @njit(cache=True, nogil=True)
-def _close_set(G, L, E, S, k1, end):
+def _close_set(gt, mt, st, k1, end):
     """Complete and predict set ``k1`` whose kernel items are item[off[k1]:end].
 
     Computes the set's allowed-terminal lexer start state and accepting flag.
     Returns 0, or a NEED code.
     """
-    item_next, item_lhs, pred_off, pred_items, nullable = G[0], G[1], G[2], G[3], G[4]
-    n_terms = G[13][0]
-    acc_item = G[13][2]
-    e_item, e_orig, e_off = E[0], E[1], E[2]
-    pstamp = S[2]
-    gen = np.int32(S[5][0])
+    _e_item = _i32(mt, 0)
+    _e_orig = _i32(mt, 1)
+    _e_off = _i32(mt, 2)
+    _e_lex = _i32(mt, 3)
+    _e_acc = _u8(mt, 4)
+    ix_pos = _i32(mt, 12)
+    item_next = _i32(gt, 0)
+    item_lhs = _i32(gt, 1)
+    pred_off = _i32(gt, 2)
+    pred_nts = _i32(gt, 3)
+    nullable = _u8(gt, 4)
+    term_start = _i32(gt, 5)
+    ignore = _i32(gt, 6)
+    _gmeta = _i64(gt, 13)
+    own_off = _i32(gt, 14)
+    own_items = _i32(gt, 15)
+    _s_hkey = _i64(st, 0)
+    _s_hgen = _i32(st, 1)
+    _s_pstamp = _i32(st, 2)
+    tflag = _u8(st, 3)
+    buf = _i32(st, 4)
+    _s_meta = _i64(st, 5)
+    hkey, hgen, smeta, pstamp = _s_hkey, _s_hgen, _s_meta, _s_pstamp
+    e_item, e_orig = _e_item, _e_orig
+    n_terms = _gmeta[0]
+    acc_item = _gmeta[2]
+    e_item, e_orig, e_off = _e_item, _e_orig, _e_off
+    pstamp = _s_pstamp
+    gen = np.int32(_s_meta[0])
     ptr = e_off[k1]
     accepting = 0
     while ptr < end:
@@ -280,35 +443,45 @@ def _close_set(G, L, E, S, k1, end):
             if o == k1:
                 continue  # empty completion: handled by the nullable rule below
             a = item_lhs[i]
-            r = _hs_insert(S, ~((np.int64(a) << 32) | np.int64(o)))
+            r = _hs_insert(hkey, hgen, smeta, ~((np.int64(a) << 32) | np.int64(o)))
             if r < 0:
                 return NEED_SCRATCH
             if r == 0:
                 continue
-            for q in range(e_off[o], e_off[o + 1]):
-                j = e_item[q]
-                if item_next[j] == a:
-                    end = _add_item(E, S, end, j + 1, e_orig[q])
+            lo, hi = _waiting(gt, mt, o, a)
+            if lo >= 0:  # indexed origin: only the items waiting on a
+                for p in range(lo, hi):
+                    q = ix_pos[p]
+                    end = _add_item(e_item, e_orig, hkey, hgen, smeta, end, e_item[q] + 1, e_orig[q])
                     if end < 0:
                         return end
+            else:
+                for q in range(e_off[o], e_off[o + 1]):
+                    j = e_item[q]
+                    if item_next[j] == a:
+                        end = _add_item(e_item, e_orig, hkey, hgen, smeta, end, j + 1, e_orig[q])
+                        if end < 0:
+                            return end
         elif nx >= n_terms:
             if pstamp[nx] != gen:
-                pstamp[nx] = gen
                 for p in range(pred_off[nx], pred_off[nx + 1]):
-                    end = _add_item(E, S, end, pred_items[p], k1)
-                    if end < 0:
-                        return end
+                    y = pred_nts[p]
+                    if pstamp[y] == gen:
+                        continue
+                    pstamp[y] = gen
+                    for p2 in range(own_off[y], own_off[y + 1]):
+                        end = _add_item(e_item, e_orig, hkey, hgen, smeta, end, own_items[p2], k1)
+                        if end < 0:
+                            return end
             if nullable[nx]:
-                end = _add_item(E, S, end, i + 1, o)
+                end = _add_item(e_item, e_orig, hkey, hgen, smeta, end, i + 1, o)
                 if end < 0:
                     return end
     if k1 + 2 > e_off.shape[0]:
         return NEED_EARLEY
     e_off[k1 + 1] = end
-    E[4][k1] = accepting
+    _e_acc[k1] = accepting
     # allowed terminals -> lexer start state
-    tflag, buf = S[3], S[4]
-    term_start, ignore = G[5], G[6]
     n = 0
     for q in range(e_off[k1], end):
         nx = item_next[e_item[q]]
@@ -322,52 +495,82 @@ def _close_set(G, L, E, S, k1, end):
             tflag[t] = 1
             buf[n] = t
             n += 1
-    for q in range(n):
-        tflag[buf[q]] = 0
-    # insertion sort of terminal ids, then map to (monotone) start states
-    for q in range(1, n):
-        v = buf[q]
-        r2 = q - 1
-        while r2 >= 0 and buf[r2] > v:
-            buf[r2 + 1] = buf[r2]
-            r2 -= 1
-        buf[r2 + 1] = v
-    for q in range(n):
+    if n <= 16:  # sort the terminal ids: insertion sort, or a sweep of the flags
+        for q in range(n):
+            tflag[buf[q]] = 0
+        for q in range(1, n):
+            v = buf[q]
+            r2 = q - 1
+            while r2 >= 0 and buf[r2] > v:
+                buf[r2 + 1] = buf[r2]
+                r2 -= 1
+            buf[r2 + 1] = v
+    else:
+        n = 0
+        for t in range(n_terms):
+            if tflag[t]:
+                tflag[t] = 0
+                buf[n] = t
+                n += 1
+    for q in range(n):  # start states are monotone in the terminal id
         buf[q] = term_start[buf[q]]
-    ls = lexer_intern(G, L, buf, n)
+    ls = lexer_intern(gt, mt, st, n)
     if ls < DEAD:
         return ls
-    E[3][k1] = ls
+    _e_lex[k1] = ls
     return 0
 
 
 @njit(cache=True, nogil=True)
-def earley_init(G, L, E, S):
+def earley_init(gt, mt, st):
     """Build set 0 (prediction of the start symbol). Returns 0 or a NEED code."""
-    pred_off, pred_items = G[2], G[3]
-    start_sym = G[13][3]
-    _new_generation(S)
-    E[2][0] = 0
-    E[5][0] += 1
-    E[6][0] = NO_SCAN
+    e_item = _i32(mt, 0)
+    e_orig = _i32(mt, 1)
+    _e_off = _i32(mt, 2)
+    _e_ver = _i32(mt, 5)
+    _e_from = _i32(mt, 6)
+    _gmeta = _i64(gt, 13)
+    _own_off = _i32(gt, 14)
+    _own_items = _i32(gt, 15)
+    hkey = _i64(st, 0)
+    hgen = _i32(st, 1)
+    pstamp = _i32(st, 2)
+    smeta = _i64(st, 5)
+    start_sym = _gmeta[3]
+    _new_generation(smeta, hgen, pstamp)
+    _e_off[0] = 0
+    _e_ver[0] += 1
+    _e_from[0] = NO_SCAN
     end = 0
-    for p in range(pred_off[start_sym], pred_off[start_sym + 1]):
-        end = _add_item(E, S, end, pred_items[p], 0)
+    for p in range(_own_off[start_sym], _own_off[start_sym + 1]):
+        end = _add_item(e_item, e_orig, hkey, hgen, smeta, end, _own_items[p], 0)
         if end < 0:
             return end
-    return _close_set(G, L, E, S, 0, end)
+    return _close_set(gt, mt, st, 0, end)
 
 
 @njit(cache=True, nogil=True)
-def earley_scan(G, L, E, S, k, ls):
+def earley_scan(gt, mt, st, k, ls):
     """Build set k+1 by scanning every non-ignored terminal that accepts in lexer
     state ``ls``.  Returns 0, 1 if the new set is empty, or a NEED code."""
-    aoff, acc = L[3], L[4]
-    item_next = G[0]
-    n_terms = G[13][0]
-    tflag = S[3]
-    e_item, e_orig, e_off = E[0], E[1], E[2]
-    ver, efrom, pver = E[5], E[6], E[7]
+    _e_item = _i32(mt, 0)
+    _e_orig = _i32(mt, 1)
+    _e_off = _i32(mt, 2)
+    ver = _i32(mt, 5)
+    efrom = _i32(mt, 6)
+    pver = _i32(mt, 7)
+    item_next = _i32(gt, 0)
+    _gmeta = _i64(gt, 13)
+    aoff = _i32(gt, 19)
+    acc = _i32(gt, 20)
+    hkey = _i64(st, 0)
+    hgen = _i32(st, 1)
+    pstamp = _i32(st, 2)
+    tflag = _u8(st, 3)
+    smeta = _i64(st, 5)
+    e_item, e_orig = _e_item, _e_orig
+    n_terms = _gmeta[0]
+    e_item, e_orig, e_off = _e_item, _e_orig, _e_off
     if k + 2 >= e_off.shape[0]:
         return NEED_EARLEY
     k1 = k + 1
@@ -377,13 +580,13 @@ def earley_scan(G, L, E, S, k, ls):
     efrom[k1] = NO_SCAN
     for q in range(aoff[ls], aoff[ls + 1]):
         tflag[acc[q]] = 1
-    _new_generation(S)
+    _new_generation(smeta, hgen, pstamp)
     end = e_off[k1]
     for q in range(e_off[k], e_off[k1]):
         j = e_item[q]
         nx = item_next[j]
         if 0 <= nx < n_terms and tflag[nx]:
-            end = _add_item(E, S, end, j + 1, e_orig[q])
+            end = _add_item(e_item, e_orig, hkey, hgen, smeta, end, j + 1, e_orig[q])
             if end < 0:
                 break
     for q in range(aoff[ls], aoff[ls + 1]):
@@ -392,7 +595,7 @@ def earley_scan(G, L, E, S, k, ls):
         return end
     if end == e_off[k1]:
         return 1
-    r = _close_set(G, L, E, S, k1, end)
+    r = _close_set(gt, mt, st, k1, end)
     if r == 0:
         efrom[k1] = ls
         pver[k1] = ver[k]
@@ -403,20 +606,22 @@ def earley_scan(G, L, E, S, k, ls):
 
 
 @njit(cache=True, nogil=True)
-def step_byte(G, L, E, S, k, ls, b):
+def step_byte(gt, mt, st, k, ls, b):
     """One byte of text from (top set k, lexer state ls), maximal munch.
 
     Returns (code, k', ls'): code 0 ok, 1 dead, or a NEED code.
     """
-    nxt = lexer_step(G, L, S, ls, b)
+    _e_lex = _i32(mt, 3)
+    _lx_flags = _u8(gt, 21)
+    nxt = lexer_step(gt, mt, st, ls, b)
     if nxt >= 0:
         return 0, k, nxt
     if nxt < DEAD:
         return nxt, k, ls
     # the lexeme cannot extend: it must end here
-    f = L[5][ls]
+    f = _lx_flags[ls]
     if f & FLAG_REAL:
-        r = earley_scan(G, L, E, S, k, ls)
+        r = earley_scan(gt, mt, st, k, ls)
         if r != 0:
             return r, k, ls
         k2 = k + 1
@@ -424,7 +629,7 @@ def step_byte(G, L, E, S, k, ls, b):
         k2 = k
     else:
         return 1, k, ls
-    nxt = lexer_step(G, L, S, E[3][k2], b)
+    nxt = lexer_step(gt, mt, st, _e_lex[k2], b)
     if nxt >= 0:
         return 0, k2, nxt
     if nxt < DEAD:
@@ -433,36 +638,39 @@ def step_byte(G, L, E, S, k, ls, b):
 
 
 @njit(cache=True, nogil=True)
-def step_bytes(G, L, E, S, k, ls, data, start, stop):
+def step_bytes(gt, mt, st, k, ls, data, start, stop):
     """Feed data[start:stop]; returns (code, k', ls') like :func:`step_byte`."""
     for p in range(start, stop):
-        code, k, ls = step_byte(G, L, E, S, k, ls, data[p])
+        code, k, ls = step_byte(gt, mt, st, k, ls, data[p])
         if code != 0:
             return code, k, ls
     return 0, k, ls
 
 
 @njit(cache=True, nogil=True)
-def accepting(G, L, E, S, k, ls):
+def accepting(gt, mt, st, k, ls):
     """Can the text end here?  Returns 1/0 or a NEED code.  May write set k+1."""
-    if ls == E[3][k]:
-        return np.int64(E[4][k])
-    f = L[5][ls]
+    _e_lex = _i32(mt, 3)
+    _e_acc = _u8(mt, 4)
+    _lx_flags = _u8(gt, 21)
+    if ls == _e_lex[k]:
+        return np.int64(_e_acc[k])
+    f = _lx_flags[ls]
     if f & FLAG_REAL:
-        r = earley_scan(G, L, E, S, k, ls)
+        r = earley_scan(gt, mt, st, k, ls)
         if r < 0:
             return r
-        if r == 0 and E[4][k + 1]:
+        if r == 0 and _e_acc[k + 1]:
             return 1
     if f & FLAG_IGNORE:
-        return np.int64(E[4][k])
+        return np.int64(_e_acc[k])
     return 0
 
 
 # ----------------------------------------------------------------------- slices
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _ps_insert(hkey, hgen, smeta, key):
     """Generation-stamped hash set of pairs for the slice check (generation smeta[2])."""
     gen = np.int32(smeta[2])
@@ -482,20 +690,28 @@ def _ps_insert(hkey, hgen, smeta, key):
 
 
 @njit(cache=True, nogil=True)
-def _base_absorbs(G, L, S, X, s, sl):
+def _base_absorbs(gt, mt, st, s, sl):
     """Does base state ``s`` stay alive on every string of slice ``sl``?
 
     A search over the product of the terminal's DFA and the slice's DFA (cached per
     base state in ``X[4]``).  Uses the scratch hash set (no Earley work is running).
     """
-    cache = X[4]
-    n_sl = X[0].shape[0] - 2
+    bs_term = _i32(gt, 8)
+    bs_rowoff = _i32(gt, 10)
+    bs_trans = _i32(gt, 11)
+    term_cls = _u8(gt, 12)
+    smeta = _i64(st, 5)
+    stack = _i32(st, 11)
+    hkey = _i64(st, 12)
+    hgen = _i32(st, 13)
+    _x_roots = _i32(gt, 29)
+    sl_trans = _i32(gt, 31)
+    sl_start = _i32(gt, 32)
+    cache = _i8(gt, 33)
+    n_sl = _x_roots.shape[0] - 2
     c = cache[s * n_sl + sl]
     if c >= 0:
         return c
-    sl_trans, sl_start = X[2], X[3]
-    bs_term, bs_rowoff, bs_trans, term_cls = G[8], G[10], G[11], G[12]
-    stack, hkey, hgen, smeta = S[11], S[12], S[13], S[5]
     smeta[2] += 1
     smeta[3] = 0
     if smeta[2] >= 2147483000:
@@ -535,22 +751,24 @@ def _base_absorbs(G, L, S, X, s, sl):
 
 
 @njit(cache=True, nogil=True)
-def _absorbs(G, L, S, X, ls, sl):
+def _absorbs(gt, mt, st, ls, sl):
     """Does lexer state ``ls`` stay alive (without a lexeme boundary) on every string of
     slice ``sl``?  True when one of its terminals does (cached per state)."""
+    eoff = _i32(gt, 17)
+    elems = _i32(gt, 18)
+    _lx_meta = _i64(gt, 23)
+    slice_ok = _i8_2d(gt, 24)
     if ls < 0:
         return 0
-    slice_ok = L[8]
     c = slice_ok[ls, sl]
     if c >= 0:
         return c
-    eoff, elems = L[1], L[2]
     ok = 0
     for e in range(eoff[ls], eoff[ls + 1]):
-        if _base_absorbs(G, L, S, X, elems[e], sl):
+        if _base_absorbs(gt, mt, st, elems[e], sl):
             ok = 1
             break
-    if L[7][_M_FROZEN] == 0:
+    if _lx_meta[_M_FROZEN] == 0:
         slice_ok[ls, sl] = ok
     return ok
 
@@ -559,7 +777,7 @@ def _absorbs(G, L, S, X, ls, sl):
 
 
 @njit(cache=True, nogil=True)
-def _walk(G, L, E, S, T, trie, k, ls, out):
+def _walk(gt, mt, st, trie, k, ls, out):
     """DFS over trie number ``trie`` of the forest from (set k, lexer state ls).
 
     Node words (``T[0]``): bits 0-31 one past the subtree, 32-39 the byte, 40-55
@@ -567,12 +785,20 @@ def _walk(G, L, E, S, T, trie, k, ls, out):
     root's children are found through ``T[3]`` (256 entries per trie), so children
     whose byte is dead are never touched (they lie far apart in memory).
     """
-    node, t_off, t_toks, rootkids = T[0], T[1], T[2], T[3]
-    st_ls, st_k = S[6], S[7]
-    e_lex, e_ver, e_from, e_pver = E[3], E[5], E[6], E[7]
-    n_sets_cap = E[2].shape[0]
-    flags = L[5]
-    trans = L[0]
+    _e_off = _i32(mt, 2)
+    e_lex = _i32(mt, 3)
+    e_ver = _i32(mt, 5)
+    e_from = _i32(mt, 6)
+    e_pver = _i32(mt, 7)
+    trans = _i32_2d(gt, 16)
+    flags = _u8(gt, 21)
+    st_ls = _i32(st, 6)
+    st_k = _i32(st, 7)
+    node = _i64(gt, 25)
+    t_off = _i32(gt, 26)
+    t_toks = _i32(gt, 27)
+    rootkids = _i32(gt, 28)
+    n_sets_cap = _e_off.shape[0]
     st_ls[0] = ls
     st_k[0] = k
     root_dead_ok = ls >= 0 and flags[ls] == 0  # a dead byte at the root prunes at once
@@ -590,7 +816,7 @@ def _walk(G, L, E, S, T, trie, k, ls, out):
             nk = pk
             nxt = trans[pls, b] if pls >= 0 else DEAD
             if nxt == UNKNOWN:
-                nxt = lexer_step(G, L, S, pls, b)
+                nxt = lexer_step(gt, mt, st, pls, b)
                 if nxt < DEAD:
                     return nxt
             if nxt == DEAD:
@@ -599,7 +825,7 @@ def _walk(G, L, E, S, T, trie, k, ls, out):
                 if f & FLAG_REAL:
                     # the same lexeme end as a sibling or cousin met before: reuse its set
                     if not (pk + 2 < n_sets_cap and e_from[pk + 1] == pls and e_pver[pk + 1] == e_ver[pk]):
-                        r = earley_scan(G, L, E, S, pk, pls)
+                        r = earley_scan(gt, mt, st, pk, pls)
                         if r < 0:
                             return r
                         if r != 0:
@@ -614,7 +840,7 @@ def _walk(G, L, E, S, T, trie, k, ls, out):
                 start = e_lex[nk]
                 nxt = trans[start, b] if start >= 0 else DEAD
                 if nxt == UNKNOWN:
-                    nxt = lexer_step(G, L, S, start, b)
+                    nxt = lexer_step(gt, mt, st, start, b)
                     if nxt < DEAD:
                         return nxt
                 if nxt == DEAD:
@@ -631,7 +857,7 @@ def _walk(G, L, E, S, T, trie, k, ls, out):
 
 
 @njit(cache=True, nogil=True)
-def fill_mask(G, L, E, S, T, X, k, ls, out, check_eos):
+def fill_mask(gt, mt, st, k, ls, out, check_eos):
     """Set in ``out`` (uint32 words) the bit of every token allowed after the state
     (top set k, lexer state ls): a DFS over the token trie carrying the lexer state
     down each path, pruning dead subtrees, pushing Earley sets where a lexeme ends
@@ -640,20 +866,22 @@ def fill_mask(G, L, E, S, T, X, k, ls, out, check_eos):
     walked.  EOS ids get their bit when the text may end here (if ``check_eos``).
     Returns 0 or a NEED code.
     """
-    roots, masks, eos = X[0], X[1], X[7]
+    roots = _i32(gt, 29)
+    masks = _u32_2d(gt, 30)
+    eos = _i32(gt, 36)
     n_sl = roots.shape[0] - 2
     out[:] = 0
     for sl in range(n_sl + 1):
-        if sl < n_sl and _absorbs(G, L, S, X, ls, sl):
+        if sl < n_sl and _absorbs(gt, mt, st, ls, sl):
             m = masks[sl]
             for w in range(out.shape[0]):
                 out[w] |= m[w]
             continue
-        r = _walk(G, L, E, S, T, sl, k, ls, out)
+        r = _walk(gt, mt, st, sl, k, ls, out)
         if r != 0:
             return r
     if check_eos:
-        r = accepting(G, L, E, S, k, ls)
+        r = accepting(gt, mt, st, k, ls)
         if r < 0:
             return r
         if r == 1:
@@ -664,14 +892,14 @@ def fill_mask(G, L, E, S, T, X, k, ls, out, check_eos):
 
 
 @njit(cache=True, nogil=True)
-def forced_bytes(G, L, E, S, k, ls, out):
+def forced_bytes(gt, mt, st, k, ls, out):
     """Bytes every continuation must start with: follow the state while exactly one
     byte is possible and the text may not end.  Writes them to ``out`` and returns
     their count, or a NEED code.  Uses sets above k as scratch only.
     """
     n = 0
     while n < out.shape[0]:
-        r = accepting(G, L, E, S, k, ls)
+        r = accepting(gt, mt, st, k, ls)
         if r < 0:
             return r
         if r == 1:
@@ -679,7 +907,7 @@ def forced_bytes(G, L, E, S, k, ls, out):
         only = -1
         count = 0
         for b in range(256):
-            code, k2, ls2 = step_byte(G, L, E, S, k, ls, b)
+            code, k2, ls2 = step_byte(gt, mt, st, k, ls, b)
             if code < 0:
                 return code
             if code == 0:
@@ -689,7 +917,7 @@ def forced_bytes(G, L, E, S, k, ls, out):
                     break
         if count != 1:
             break
-        code, k, ls = step_byte(G, L, E, S, k, ls, only)
+        code, k, ls = step_byte(gt, mt, st, k, ls, only)
         if code < 0:
             return code
         out[n] = only
@@ -697,118 +925,42 @@ def forced_bytes(G, L, E, S, k, ls, out):
     return n
 
 
-# ------------------------------------------------------------ pointer-table entries
-#
-# Python calls the kernels through the ``k_*`` entry points below, passing three
-# int64 "pointer tables" instead of ~45 arrays: numba's dispatcher spends ~60-200 ns
-# per array argument, which would dominate a ~10 µs mask.  A table row is
-# (address, shape0, shape1) of one C-contiguous array; the owner keeps the arrays
-# alive (see ``structgen.matcher``) and rebuilds the table when an array is replaced.
-#
-#   gt (grammar): G[0:14] L[14:23] T[23:27] X[27:35]      mt (matcher): E[0:8]
-#   st (thread scratch): S[0:14]
-
-
-@intrinsic
-def _voidptr(typingctx, addr):
-    def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], cgutils.voidptr_t)
-
-    return types.voidptr(types.int64), codegen
-
-
-@njit(cache=True, inline="always")
-def _i32(t, i):
-    return carray(_voidptr(t[3 * i]), (t[3 * i + 1],), np.int32)
-
-
-@njit(cache=True, inline="always")
-def _i64(t, i):
-    return carray(_voidptr(t[3 * i]), (t[3 * i + 1],), np.int64)
-
-
-@njit(cache=True, inline="always")
-def _u8(t, i):
-    return carray(_voidptr(t[3 * i]), (t[3 * i + 1],), np.uint8)
-
-
-@njit(cache=True, inline="always")
-def _i8(t, i):
-    return carray(_voidptr(t[3 * i]), (t[3 * i + 1],), np.int8)
-
-
-@njit(cache=True, inline="always")
-def _i32_2d(t, i):
-    return carray(_voidptr(t[3 * i]), (t[3 * i + 1], t[3 * i + 2]), np.int32)
-
-
-@njit(cache=True, inline="always")
-def _i8_2d(t, i):
-    return carray(_voidptr(t[3 * i]), (t[3 * i + 1], t[3 * i + 2]), np.int8)
-
-
-@njit(cache=True, inline="always")
-def _u32_2d(t, i):
-    return carray(_voidptr(t[3 * i]), (t[3 * i + 1], t[3 * i + 2]), np.uint32)
-
-
-@njit(cache=True, inline="always")
-def _unpack(gt, mt, st):
-    G = (_i32(gt, 0), _i32(gt, 1), _i32(gt, 2), _i32(gt, 3), _u8(gt, 4), _i32(gt, 5), _i32(gt, 6),
-         _u8(gt, 7), _i32(gt, 8), _u8(gt, 9), _i32(gt, 10), _i32(gt, 11), _u8(gt, 12), _i64(gt, 13))
-    L = (_i32_2d(gt, 14), _i32(gt, 15), _i32(gt, 16), _i32(gt, 17), _i32(gt, 18), _u8(gt, 19),
-         _i32(gt, 20), _i64(gt, 21), _i8_2d(gt, 22))
-    T = (_i64(gt, 23), _i32(gt, 24), _i32(gt, 25), _i32(gt, 26))
-    X = (_i32(gt, 27), _u32_2d(gt, 28), _i32(gt, 29), _i32(gt, 30), _i8(gt, 31), _i64(gt, 32), _u8(gt, 33),
-         _i32(gt, 34))
-    E = (_i32(mt, 0), _i32(mt, 1), _i32(mt, 2), _i32(mt, 3), _u8(mt, 4), _i32(mt, 5), _i32(mt, 6), _i32(mt, 7))
-    S = (_i64(st, 0), _i32(st, 1), _i32(st, 2), _u8(st, 3), _i32(st, 4), _i64(st, 5), _i32(st, 6),
-         _i32(st, 7), _i32(st, 8), _i32(st, 9), _i32(st, 10), _i32(st, 11), _i64(st, 12), _i32(st, 13))
-    return G, L, T, X, E, S
-
-
 @njit(cache=True, nogil=True)
 def k_init(gt, mt, st):
-    G, L, T, X, E, S = _unpack(gt, mt, st)
-    return earley_init(G, L, E, S)
+    return earley_init(gt, mt, st)
 
 
 @njit(cache=True, nogil=True)
 def k_fill(gt, mt, st, k, ls, out, check_eos):
     """``out`` is the caller's int32 bitmask row."""
-    G, L, T, X, E, S = _unpack(gt, mt, st)
-    return fill_mask(G, L, E, S, T, X, k, ls, out.view(np.uint32), check_eos)
+    return fill_mask(gt, mt, st, k, ls, out.view(np.uint32), check_eos)
 
 
 @njit(cache=True, nogil=True)
 def k_step_token(gt, mt, st, k, ls, token):
     """Feed one token's bytes.  (code, k', ls'); code 1 also for non-text ids."""
-    G, L, T, X, E, S = _unpack(gt, mt, st)
-    tok_off, tok_data = X[5], X[6]
+    tok_off = _i64(gt, 34)
+    tok_data = _u8(gt, 35)
     if token < 0 or token + 1 >= tok_off.shape[0] or tok_off[token] == tok_off[token + 1]:  # not text
         return 1, k, ls
-    return step_bytes(G, L, E, S, k, ls, tok_data, tok_off[token], tok_off[token + 1])
+    return step_bytes(gt, mt, st, k, ls, tok_data, tok_off[token], tok_off[token + 1])
 
 
 @njit(cache=True, nogil=True)
 def k_step_bytes(gt, mt, st, k, ls, data):
-    G, L, T, X, E, S = _unpack(gt, mt, st)
-    return step_bytes(G, L, E, S, k, ls, data, 0, data.shape[0])
+    return step_bytes(gt, mt, st, k, ls, data, 0, data.shape[0])
 
 
 @njit(cache=True, nogil=True)
 def k_step_byte(gt, mt, st, k, ls, b):
-    G, L, T, X, E, S = _unpack(gt, mt, st)
-    return step_byte(G, L, E, S, k, ls, b)
+    return step_byte(gt, mt, st, k, ls, b)
 
 
 @njit(cache=True, nogil=True)
 def k_accepting(gt, mt, st, k, ls):
-    G, L, T, X, E, S = _unpack(gt, mt, st)
-    return accepting(G, L, E, S, k, ls)
+    return accepting(gt, mt, st, k, ls)
 
 
 @njit(cache=True, nogil=True)
 def k_forced(gt, mt, st, k, ls, out):
-    G, L, T, X, E, S = _unpack(gt, mt, st)
-    return forced_bytes(G, L, E, S, k, ls, out)
+    return forced_bytes(gt, mt, st, k, ls, out)

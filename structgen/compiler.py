@@ -273,10 +273,13 @@ def compile_ir(ir: GrammarIR, *, max_dfa_states: int = 50_000) -> GrammarTables:
                 if not nullable[s]:
                     break
         direct[nt] = ds
-    pred_off = np.zeros(n_syms + 1, dtype=np.int32)
-    pred_items: list[int] = []
+    pred_off = np.zeros(n_syms + 1, dtype=np.int32)  # closure of each nonterminal ...
+    pred_nts: list[int] = []  # ... as the nonterminals to predict
+    own_off = np.zeros(n_syms + 1, dtype=np.int32)  # each nonterminal's own items:
+    own_items: list[int] = []  # dot 0, and past any nullable prefix
     for nt in range(n_syms):
-        pred_off[nt] = len(pred_items)
+        pred_off[nt] = len(pred_nts)
+        own_off[nt] = len(own_items)
         if nt < n_terms:
             continue
         seen = {nt}
@@ -287,18 +290,19 @@ def compile_ir(ir: GrammarIR, *, max_dfa_states: int = 50_000) -> GrammarTables:
                 if y not in seen:
                     seen.add(y)
                     todo.append(y)
-        for x in sorted(seen):
-            for r in rules_of.get(x, ()):
-                rhs = rule_rhs[r]
-                for d in range(len(rhs)):
-                    pred_items.append(item_first[r] + d)
-                    if not nullable[rhs[d]]:
-                        break
-                else:
-                    if r == n_rules - 1:  # the accepting item, when start is nullable
-                        pred_items.append(item_first[r] + len(rhs))
-    pred_off[n_syms] = len(pred_items)
-    pred_items_arr = np.asarray(pred_items, dtype=np.int32)
+        pred_nts.extend(sorted(seen))
+        for r in rules_of.get(nt, ()):
+            rhs = rule_rhs[r]
+            for d in range(len(rhs)):
+                own_items.append(item_first[r] + d)
+                if not nullable[rhs[d]]:
+                    break
+            else:
+                if r == n_rules - 1:  # the accepting item, when start is nullable
+                    own_items.append(item_first[r] + len(rhs))
+    pred_off[n_syms] = len(pred_nts)
+    own_off[n_syms] = len(own_items)
+    pred_items_arr = np.asarray(pred_nts, dtype=np.int32)
 
     # base DFA layout
     bs_term: list[np.ndarray] = []
@@ -353,6 +357,8 @@ def compile_ir(ir: GrammarIR, *, max_dfa_states: int = 50_000) -> GrammarTables:
         cat(bs_trans, np.int32),
         term_cls,
         meta,
+        own_off,
+        np.asarray(own_items, dtype=np.int32),
     )
-    max_pred = int(np.max(np.diff(pred_off))) if n_syms else 0
+    max_pred = int(np.max(np.diff(own_off))) if n_syms else 0
     return GrammarTables(G, tuple(term_names), tuple(sym_names), n_rules, max(64, 4 * max_pred))

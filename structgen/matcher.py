@@ -138,6 +138,7 @@ class Matcher:
             E[2][:k + 2] = src._E[2][:k + 2]
             for i in range(3, 8):
                 E[i][:k + 1] = src._E[i][:k + 1]
+            # the completion indexes are rebuilt on demand (E[10] stays -1)
             self._set_earley(E)
             self._k = k
             self._ls = src._ls
@@ -317,6 +318,12 @@ def _alloc_earley(scap: int, icap: int):
         np.zeros(scap, dtype=np.int32),
         np.full(scap, _engine.NO_SCAN, dtype=np.int32),
         np.zeros(scap, dtype=np.int32),
+        np.zeros(scap, dtype=np.int32),
+        np.zeros(scap, dtype=np.int32),
+        np.full(scap, -1, dtype=np.int32),
+        np.zeros(icap, dtype=np.int32),
+        np.zeros(icap, dtype=np.int32),
+        np.zeros(1, dtype=np.int32),
     )
 
 
@@ -327,8 +334,11 @@ def _grow_earley(E):
     new[0][:icap] = E[0]
     new[1][:icap] = E[1]
     new[2][:scap + 1] = E[2]
-    for i in range(3, 8):
+    for i in range(3, 11):
         new[i][:scap] = E[i]
+    new[11][:icap] = E[11]
+    new[12][:icap] = E[12]
+    new[13][:] = E[13]
     return new
 
 
