@@ -11,14 +11,33 @@ _root = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
 if _os.path.isfile(_os.path.join(_root, "pyproject.toml")) and _os.path.isdir(_os.path.join(_root, "kernels")):
     __path__.append(_root)  # noqa: F821 - package __path__
 
+from .api import compile  # noqa: E402,A004
+from .bitmask import allocate_bitmask, apply_bitmask_, masked_argmax, masked_log_softmax  # noqa: E402
+from .constraints import Lark, Regex, builtin_grammar  # noqa: E402
 from .errors import CompileError, StructgenError  # noqa: E402
 from .ir import GrammarBuilder, GrammarIR, TerminalDef  # noqa: E402
+from .jsonschema import JsonSchema, SchemaRelaxedWarning  # noqa: E402
+from .matcher import Grammar, Matcher  # noqa: E402
+from .vocab import Vocabulary  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "compile",
+    "Grammar",
+    "Matcher",
+    "Vocabulary",
+    "Regex",
+    "Lark",
+    "JsonSchema",
+    "builtin_grammar",
+    "apply_bitmask_",
+    "allocate_bitmask",
+    "masked_log_softmax",
+    "masked_argmax",
     "CompileError",
     "StructgenError",
+    "SchemaRelaxedWarning",
     "GrammarBuilder",
     "GrammarIR",
     "TerminalDef",
