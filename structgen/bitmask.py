@@ -37,7 +37,7 @@ Backends (``backend=``):
 * ``"torch"``: plain torch operations, any device torch supports.
 * ``"auto"`` (default): ``"cpu"`` for host memory (numpy arrays, CPU tensors, every
   dtype) and ``"torch"`` for tensors on any other device, CUDA included.  Measured on
-  an H100 (``docs/kernels.md``), the numba-cuda path spends 150-450 µs per call on the
+  an H100 (``docs/kernels.md``), the numba-cuda path spends about 180-450 µs per call on the
   host (building numba device arrays and launching through numba's dispatcher), which
   is more than the torch path's few launches cost at every batch size measured (1 to
   128 rows of 128k-152k logits); the GPU work itself is a few microseconds.
