@@ -16,11 +16,27 @@ from .bitmask import allocate_bitmask, apply_bitmask_, masked_argmax, masked_log
 from .constraints import Lark, Regex, builtin_grammar  # noqa: E402
 from .errors import CompileError, StructgenError  # noqa: E402
 from .ir import GrammarBuilder, GrammarIR, TerminalDef  # noqa: E402
-from .jsonschema import JsonSchema, SchemaRelaxedWarning  # noqa: E402
 from .matcher import Grammar, Matcher  # noqa: E402
 from .vocab import Vocabulary  # noqa: E402
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "JsonSchema": ("structgen.jsonschema", "JsonSchema"),
+    "SchemaRelaxedWarning": ("structgen.jsonschema", "SchemaRelaxedWarning"),
+}
+
+
+def __getattr__(name: str):
+    """Import the JSON Schema front-end only when it is used."""
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'structgen' has no attribute {name!r}")
 
 __all__ = [
     "compile",
