@@ -16,8 +16,11 @@ and contiguity and raises ``ValueError`` before calling them.
   rewritten in one branch-free loop that LLVM vectorises (select through xor/and, which
   keeps it from turning into masked stores, which are slow on AMD).  Blocks whose words
   are all ones are skipped; blocks whose words are all zeros are filled.
-* Parallel kernels split the work into (row, span of the vocabulary) tasks over
-  ``prange``, so one long row still uses every core.
+* The parallel apply splits the work into (row, span of the vocabulary) tasks over
+  ``prange``, so one long row still uses every core; small inputs take the serial one.
+  The fused ops are parallel over rows only (one row is a few hundred microseconds of
+  work at most; a second, serial compilation of them would cost more start-up than it
+  saves).
 """
 
 from __future__ import annotations
@@ -297,15 +300,6 @@ def masked_log_softmax_parallel(src, dst, bitmask, mask_rows, inv_temp):
         _log_softmax_row(src[r], dst[r], bitmask[max(k, 0)], k >= 0, inv_temp[r], keep)
 
 
-@njit(cache=True, nogil=True, boundscheck=False)
-def masked_log_softmax_serial(src, dst, bitmask, mask_rows, inv_temp):
-    """Single-threaded :func:`masked_log_softmax_parallel`."""
-    keep = np.empty(32 * ((src.shape[1] + 31) // 32), dtype=np.int8)
-    for r in range(src.shape[0]):
-        k = mask_rows[r]
-        _log_softmax_row(src[r], dst[r], bitmask[max(k, 0)], k >= 0, inv_temp[r], keep)
-
-
 @njit(parallel=True, cache=True, nogil=True, boundscheck=False)
 def masked_argmax_parallel(src, bitmask, mask_rows, out):
     """``out[r]`` = the allowed token of ``src[r]`` with the largest logit (smallest index
@@ -317,14 +311,5 @@ def masked_argmax_parallel(src, bitmask, mask_rows, out):
     n_keep = 32 * ((src.shape[1] + 31) // 32)
     for r in prange(src.shape[0]):
         keep = np.empty(n_keep, dtype=np.int8)
-        k = mask_rows[r]
-        out[r] = _argmax_row(src[r], bitmask[max(k, 0)], k >= 0, keep)
-
-
-@njit(cache=True, nogil=True, boundscheck=False)
-def masked_argmax_serial(src, bitmask, mask_rows, out):
-    """Single-threaded :func:`masked_argmax_parallel`."""
-    keep = np.empty(32 * ((src.shape[1] + 31) // 32), dtype=np.int8)
-    for r in range(src.shape[0]):
         k = mask_rows[r]
         out[r] = _argmax_row(src[r], bitmask[max(k, 0)], k >= 0, keep)

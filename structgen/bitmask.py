@@ -79,8 +79,8 @@ _BITS = {
     "float16": (np.int16, np.int16(-1024)),  # 0xFC00
     "bfloat16": (np.int16, np.int16(-128)),  # 0xFF80
 }
-# Below this many tokens (rows x vocabulary) the single-threaded CPU kernels are used:
-# a parallel launch costs more than it saves.
+# Below this many tokens (rows x vocabulary) the single-threaded CPU apply is used: a
+# parallel launch costs more than it saves.
 _PARALLEL_MIN_TOKENS = 1 << 18
 
 _cuda_state: dict[str, Any] = {}
@@ -248,8 +248,7 @@ def masked_log_softmax(
     elif chosen == "cpu":
         src = _host_float32(lg)
         dst = np.empty(src.shape, dtype=np.float32)
-        kernel = _cpu.masked_log_softmax_parallel if src.size >= _PARALLEL_MIN_TOKENS else _cpu.masked_log_softmax_serial
-        kernel(src, dst, _host_bitmask(bm), _mask_rows(rows, lg.shape[0], bm.shape[0]), inv_temp)
+        _cpu.masked_log_softmax_parallel(src, dst, _host_bitmask(bm), _mask_rows(rows, lg.shape[0], bm.shape[0]), inv_temp)
         out = sys.modules["torch"].from_numpy(dst) if _is_tensor(lg) else dst
     else:
         out = _fused_cuda("log_softmax", lg, bm, rows, inv_temp)
@@ -280,8 +279,7 @@ def masked_argmax(logits: Any, bitmask: Any, indices: Sequence[int] | Any | None
     elif chosen == "cpu":
         src = _host_float32(lg)
         out = np.empty(src.shape[0], dtype=np.int64)
-        kernel = _cpu.masked_argmax_parallel if src.size >= _PARALLEL_MIN_TOKENS else _cpu.masked_argmax_serial
-        kernel(src, _host_bitmask(bm), _mask_rows(rows, lg.shape[0], bm.shape[0]), out)
+        _cpu.masked_argmax_parallel(src, _host_bitmask(bm), _mask_rows(rows, lg.shape[0], bm.shape[0]), out)
         out = sys.modules["torch"].from_numpy(out) if _is_tensor(lg) else out
     else:
         out = _fused_cuda("argmax", lg, bm, rows, None)

@@ -360,4 +360,4 @@ def test_cuda_kernels_in_simulator() -> None:
     summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     passed = re.search(r"(\d+) passed", summary)
-    assert passed and int(passed.group(1)) >= 17 and "failed" not in summary and "error" not in summary, summary
+    assert passed and int(passed.group(1)) >= 16 and "failed" not in summary and "error" not in summary, summary

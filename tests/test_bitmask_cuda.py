@@ -98,8 +98,8 @@ def check_fused(lsm: np.ndarray, arg: np.ndarray, logits: np.ndarray, mask, temp
 @pytest.mark.parametrize("rows,vocab,width,indices", CASES)
 def test_host_arrays_through_cuda_backend(dtype, rows, vocab, width, indices) -> None:
     """Host tensors copied to the device and back (bfloat16 through its int16 view)."""
-    if SIMULATOR and rows == 512 and dtype == torch.float16:
-        pytest.skip("simulator time: batch 512 runs for float32 and bfloat16 (float16 shares bfloat16's int16 path)")
+    if SIMULATOR and rows == 512 and dtype != torch.float32:
+        pytest.skip("simulator time: batch 512 runs for float32; the 16-bit paths run at every other size")
     mask, logits_np, temperature = make_inputs(rows + vocab, rows, vocab, width, indices)
     logits = torch.from_numpy(logits_np).to(dtype)
     out = logits.clone()
