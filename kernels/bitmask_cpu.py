@@ -9,8 +9,8 @@ and contiguity and raises ``ValueError`` before calling them.
 
 * Apply works on the *bit pattern* of the logits: an ``int32`` view of float32 logits, an
   ``int16`` view of float16 / bfloat16 logits (numpy has no bfloat16).  A masked logit
-  gets the pattern of ``-inf`` of its float type (``0xFF800000``, ``0xFC00``, ``0xFF80``);
-  nothing else is ever written, so the same kernel serves every float type.
+  gets the pattern of ``-inf`` of its float type (``0xFF800000``, ``0xFC00``, ``0xFF80``)
+  and every other logit keeps its bits exactly, so one kernel serves every float type.
 * Bits are expanded 8 at a time through a 256-entry table (one ``uint64`` of eight
   0x00/0xFF bytes per byte value) into a small ``int8`` buffer, and the logits are then
   rewritten in one branch-free loop that LLVM vectorises (select through xor/and, which

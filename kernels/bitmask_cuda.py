@@ -1,8 +1,7 @@
 """numba-cuda kernels for token bitmasks: apply in place, fused masked log-softmax and argmax.
 
 Importing this module imports :mod:`numba.cuda`; :mod:`structgen.bitmask` imports it only
-when a CUDA tensor arrives or the ``"cuda"`` backend is forced, so ``import structgen``
-never initialises CUDA.  Under ``NUMBA_ENABLE_CUDASIM=1`` (set before the first import of
+when the ``"cuda"`` backend is asked for, so ``import structgen`` never initialises CUDA.  Under ``NUMBA_ENABLE_CUDASIM=1`` (set before the first import of
 ``numba.cuda``) the same kernels run in numba's CUDA simulator; the test suite does this
 in a subprocess.
 
