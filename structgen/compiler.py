@@ -32,7 +32,12 @@ from .errors import CompileError
 from .ir import GrammarIR, TerminalDef
 
 
-def _compile_terminal(defn: TerminalDef, name: str, where: str | None, max_states: int):
+DEFAULT_MAX_DFA_STATES = 50_000
+
+
+def check_terminal(defn: TerminalDef, name: str, where: str | None,
+                   max_states: int = DEFAULT_MAX_DFA_STATES):
+    """The terminal's DFA; a :class:`CompileError` names the terminal and its place."""
     from .dfa import compile_terminal
 
     try:
@@ -149,7 +154,7 @@ def _prune(rules: dict[str, list[tuple[str, ...]]], terminals: set[str], start: 
     return {lhs: alts for lhs, alts in kept.items() if lhs in reach}, reach
 
 
-def compile_ir(ir: GrammarIR, *, max_dfa_states: int = 50_000) -> GrammarTables:
+def compile_ir(ir: GrammarIR, *, max_dfa_states: int = DEFAULT_MAX_DFA_STATES) -> GrammarTables:
     """Compile a :class:`GrammarIR` into :class:`GrammarTables`.
 
     Raises :class:`CompileError` for undefined symbols, terminals the regex compiler
@@ -176,7 +181,7 @@ def compile_ir(ir: GrammarIR, *, max_dfa_states: int = 50_000) -> GrammarTables:
     optional: dict[str, str] = {}
     for name in sorted(used):
         defn = ir.terminals[name]
-        dfa = _compile_terminal(defn, name, ir.origin.get(name), max_dfa_states)
+        dfa = check_terminal(defn, name, ir.origin.get(name), max_dfa_states)
         if dfa.matches_empty():
             nonempty = dfa.without_empty()
             if nonempty.is_empty():

@@ -105,12 +105,19 @@ class Lark(Constraint):
 
         try:
             grammar, _ = lg.load_grammar(self.text, self.source, self._import_paths, False)
+            declared = [name for name, (tree, _prio) in grammar.term_defs if tree is None]
+            if declared:
+                raise CompileError(f"terminal {declared[0]} has no definition (%declare is not supported: "
+                                   f"a context-free automaton cannot take terminals from a post-lexer)",
+                                   where=self._locate(declared[0]))
             terminals, rules, ignore = grammar.compile([self.start], set())
         except UnexpectedInput as exc:
             raise CompileError(f"Lark grammar syntax error: {str(exc).splitlines()[0]}",
                                where=f"{self.source}:{exc.line}:{exc.column}") from None
         except GrammarError as exc:
-            raise CompileError(f"Lark grammar error: {exc}", where=self._locate(str(exc))) from None
+            names = re.findall(r"'([^']+)'", str(exc))
+            where = self._locate(names[0]) if names else self.source
+            raise CompileError(f"Lark grammar error: {exc}", where=where) from None
         except (LarkError, KeyError) as exc:
             raise CompileError(f"Lark grammar error: {exc}", where=self.source) from None
 
@@ -141,13 +148,17 @@ class Lark(Constraint):
         b.ignore = [str(n) for n in ignore]
         if self.start not in b.rules:
             raise CompileError(f"start rule {self.start!r} is not defined", where=self.source)
+        from .compiler import check_terminal
+
+        for name, defn in b.terminals.items():  # fail early; the DFAs are memoised
+            check_terminal(defn, name, b.origin.get(name))
         return b.build(self.start)
 
     def _locate(self, name: str) -> str:
-        """``source:line`` of the first definition or use of ``name`` (best effort)."""
+        """``source:line`` of the definition of ``name``, else of its first use."""
         bare = name.lstrip("_?!")
-        m = re.search(rf"^\s*[?!]?_?{re.escape(bare)}\b", self.text, re.M) or re.search(
-            rf"\b{re.escape(bare)}\b", self.text)
+        m = re.search(rf"^\s*[?!]?_?{re.escape(bare)}\b\s*[:.]", self.text, re.M) or re.search(
+            rf"(?<![\w\"]){re.escape(bare)}\b", self.text)
         if m is None:
             return self.source
         line = self.text.count("\n", 0, m.start()) + 1
