@@ -78,7 +78,7 @@ call again; the kernels never leave committed state half-updated.
 from __future__ import annotations
 
 import numpy as np
-from numba import carray, njit, types
+from numba import carray, get_thread_id, njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -964,3 +964,17 @@ def k_accepting(gt, mt, st, k, ls):
 @njit(cache=True, nogil=True)
 def k_forced(gt, mt, st, k, ls, out):
     return forced_bytes(gt, mt, st, k, ls, out)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def k_fill_batch(gt, mts, sts, ks, lss, out, status):
+    """Fill many rows of one grammar in parallel (numba threads, GIL released).
+
+    Row i uses matcher table ``mts[i]`` and the scratch of the worker thread running
+    it (``sts[numba.get_thread_id()]``).  The caller freezes the lexer cache first, so
+    no thread writes shared state; a row that needs a new lexer state reports
+    ``LEXER_FROZEN`` in ``status`` and is redone serially.
+    """
+    for i in prange(ks.shape[0]):
+        tid = get_thread_id()
+        status[i] = fill_mask(gt, mts[i], sts[tid], ks[i], lss[i], out[i], True)

@@ -75,6 +75,7 @@ class Grammar:
         if self._tok_data.shape[0] == 0:
             self._tok_data = np.zeros(1, dtype=np.uint8)
         self._local = threading.local()
+        self._batch_scratch: dict = {}
         self._gt = self._build_gt()
 
     def _build_gt(self) -> np.ndarray:

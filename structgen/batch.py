@@ -1,0 +1,85 @@
+"""Filling the bitmasks of many matchers at once, in parallel.
+
+:func:`fill_bitmasks` runs the mask kernel for a batch of matchers on numba's worker
+threads with the GIL released.  While a batch runs, each grammar's lexer cache is
+frozen (no thread may add lexer states), so the threads share nothing writable; a row
+that needs a lexer state nobody computed yet is redone afterwards on the calling
+thread.  After a short warm-up that is rare.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from . import _engine
+from .matcher import _INT32, Matcher, _alloc_scratch, _table
+
+_M_FROZEN = 3
+
+
+def _batch_scratch(grammar, n_threads: int) -> np.ndarray:
+    """Per-worker scratch tables of a grammar, (n_threads, table) int64."""
+    cache = grammar._batch_scratch
+    have = cache.get("tables")
+    if have is None or have.shape[0] < n_threads:
+        arrays, tables = [], []
+        for _ in range(n_threads):
+            a, t = _alloc_scratch(grammar, 1 << 12)
+            arrays.append(a)
+            tables.append(t)
+        cache["arrays"] = arrays  # keep them alive
+        cache["tables"] = have = np.ascontiguousarray(np.stack(tables))
+    return have
+
+
+def fill_bitmasks(matchers: list[Matcher], bitmask: np.ndarray, threads: int | None = None) -> None:
+    """Fill row ``i`` of ``bitmask`` for ``matchers[i]``, in parallel.
+
+    ``bitmask`` is a C-contiguous ``int32`` array of shape ``(len(matchers),
+    n_words)``; ``threads`` defaults to numba's thread count.  Equivalent to calling
+    ``matchers[i].fill_bitmask(bitmask[i])`` for every i.  Raises ``ValueError`` for a
+    bitmask of the wrong shape or dtype, or matchers of vocabularies of different
+    sizes.
+    """
+    n = len(matchers)
+    if n == 0:
+        return
+    n_words = matchers[0].grammar.n_words
+    if bitmask.dtype != _INT32 or bitmask.shape != (n, n_words) or not bitmask.flags.c_contiguous:
+        raise ValueError(f"bitmask must be a C-contiguous int32 array of shape ({n}, {n_words}), "
+                         f"got {bitmask.dtype} {bitmask.shape}")
+    if any(m.grammar.n_words != n_words for m in matchers):
+        raise ValueError("all matchers must use vocabularies of the same size")
+    words = bitmask.view(np.uint32)
+    threads = numba.get_num_threads() if threads is None else max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
+    groups: dict[int, list[int]] = {}
+    for i, m in enumerate(matchers):
+        if m._finished:
+            m.fill_bitmask(bitmask[i])
+        else:
+            groups.setdefault(id(m.grammar), []).append(i)
+    redo: list[int] = []
+    for rows in groups.values():
+        grammar = matchers[rows[0]].grammar
+        mts = np.stack([matchers[i]._mt for i in rows])
+        ks = np.array([matchers[i]._k for i in rows], dtype=np.int64)
+        lss = np.array([matchers[i]._ls for i in rows], dtype=np.int64)
+        status = np.zeros(len(rows), dtype=np.int64)
+        out = words[rows] if rows != list(range(n)) else words
+        with grammar.lock:
+            sts = _batch_scratch(grammar, numba.config.NUMBA_NUM_THREADS)
+            meta = grammar.lexer.L[7]
+            meta[_M_FROZEN] = 1
+            previous = numba.get_num_threads()
+            try:
+                numba.set_num_threads(threads)
+                _engine.k_fill_batch(grammar._gt, mts, sts, ks, lss, out, status)
+            finally:
+                numba.set_num_threads(previous)
+                meta[_M_FROZEN] = 0
+        if out is not words:
+            words[rows] = out
+        redo.extend(rows[j] for j in np.flatnonzero(status != 0))
+    for i in redo:  # rows that needed a new lexer state or a bigger table
+        matchers[i].fill_bitmask(bitmask[i])
