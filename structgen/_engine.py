@@ -32,7 +32,8 @@ sorted), interned into an id.  State ``-1`` is dead.
     5  flags    uint8[cap]       bit 0: a non-ignored terminal accepts;
                                  bit 1: an ignored terminal accepts
     6  ht       int32[hcap]      open-addressing hash table of state ids
-    7  meta     int64[4]         n_states, n_elems, n_acc, frozen (1: may not grow)
+    7  meta     int64[8]         n_states, n_elems, n_acc, frozen (1: may not grow),
+                                 transitions computed, slice checks computed (statistics)
     8  slice_ok int8[cap, n_slices]  -1 unknown, 0/1: state absorbs the slice
 
 ``E`` — one matcher's Earley sets (sets above the committed count are scratch):
@@ -97,6 +98,8 @@ _M_N_STATES = 0
 _M_N_ELEMS = 1
 _M_N_ACC = 2
 _M_FROZEN = 3
+_M_N_TRANS = 4  # statistics: lexer transitions computed
+_M_N_ABSORB = 5  # statistics: slice checks of base states computed
 
 
 # ------------------------------------------------------------ pointer-table entries
@@ -271,6 +274,7 @@ def lexer_step(gt, mt, st, ls, b):
     r = lexer_intern(gt, mt, st, n)
     if r >= DEAD:
         trans[ls, b] = r
+        _i64(gt, 23)[_M_N_TRANS] += 1
     return r
 
 
@@ -747,6 +751,7 @@ def _base_absorbs(gt, mt, st, s, sl):
                 stack[top + 1] = q2
                 top += 2
     cache[s * n_sl + sl] = ok
+    _i64(gt, 23)[_M_N_ABSORB] += 1
     return ok
 
 

@@ -81,7 +81,7 @@ class LexerCache:
         acc = np.zeros(cap * 2, dtype=np.int32)
         flags = np.zeros(cap, dtype=np.uint8)
         ht = np.full(cap * 4, -1, dtype=np.int32)
-        meta = np.zeros(4, dtype=np.int64)
+        meta = np.zeros(8, dtype=np.int64)  # see _engine: L[7]
         slice_ok = np.full((cap, max(n_slices, 1)), -1, dtype=np.int8)
         self.L = (trans, eoff, elems, aoff, acc, flags, ht, meta, slice_ok)
         self.version = 0
