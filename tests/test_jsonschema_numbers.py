@@ -93,7 +93,7 @@ def test_bounds_fixed_literals(c: NumberConstraint) -> None:
             pytest.fail(f"rejected valid plain literal {text} for {c}")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(literals(), st.sampled_from(CONSTRAINTS))
 def test_bounds_sound_and_complete_on_plain_forms(text: str, c: NumberConstraint) -> None:
     x = json.loads(text)
@@ -107,7 +107,7 @@ def test_bounds_sound_and_complete_on_plain_forms(text: str, c: NumberConstraint
         assert ok, f"rejected valid {text} for {c}"
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(CONSTRAINTS))
 def test_bounds_on_json_dumps_of_floats(x: float, c: NumberConstraint) -> None:
     text = json.dumps(x)

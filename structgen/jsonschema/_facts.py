@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable
 
 from ..errors import CompileError
@@ -160,10 +160,14 @@ class Facts:
 
     def is_trivial(self) -> bool:
         """True when the facts add no constraint of their own (conj/disj aside)."""
-        return replace(self, conj=(), disj=(), paths=()) == _TRIVIAL
+        for name in _FIELDS:
+            if getattr(self, name) != getattr(_TRIVIAL, name):
+                return False
+        return True
 
-    def merge(self, o: "Facts") -> "Facts":
-        """The conjunction of two facts."""
+    def merge(self, o: "Facts", combinators: bool = True) -> "Facts":
+        """The conjunction of two facts (``combinators=False``: without their
+        ``conj``/``disj``/``paths``)."""
         return Facts(
             types=intersect_types(self.types, o.types),
             enums=self.enums + o.enums,
@@ -193,13 +197,14 @@ class Facts:
             property_names=self.property_names + o.property_names,
             unevaluated_props=self.unevaluated_props + o.unevaluated_props,
             closed=self.closed or o.closed,
-            conj=self.conj + o.conj,
-            disj=self.disj + o.disj,
-            paths=self.paths + o.paths,
+            conj=self.conj + o.conj if combinators else (),
+            disj=self.disj + o.disj if combinators else (),
+            paths=self.paths + o.paths if combinators else (),
         )
 
 
 _TRIVIAL = Facts()
+_FIELDS = tuple(f.name for f in fields(Facts) if f.name not in ("conj", "disj", "paths"))
 EMPTY_FACTS = Facts(types=frozenset())
 
 
@@ -556,11 +561,10 @@ class Parser:
             return {"types": frozenset({"integer"}), "not_multiple": (x,), "int_forms_only": True,
                     "num_path": _ptr(kp, k)}
         if k == "format" and isinstance(x, str):
-            if format_pattern(x, pydantic=self.ctx.pydantic) is None or x not in CHECKED_FORMATS:
-                # the validator passes every string: `not` then fails every string
-                return {"types": ALL_TYPES - {"string"}}
             if x in EXACT_CHECKED_FORMATS:
                 return {"types": frozenset({"string"}), "not_formats": ((x, _ptr(kp, k)),)}
+            # through a `not` atom: its negation (every string passes an unchecked
+            # format, so nothing passes `not`) and double negation stay exact
             return None
         return None
 
@@ -571,6 +575,8 @@ class Parser:
         conjunction): a disjunction of simpler schemas.  Raises
         :class:`Unsupported` for keywords whose negation is not enforceable."""
         inner = natom.neg
+        if isinstance(inner, Atom) and inner.neg is not None and not isinstance(inner.neg, tuple):
+            return Facts(conj=(inner.neg,))  # not not X = X
         if isinstance(inner, tuple):
             branches = [(self.not_atom((a,)),) for a in inner]
             return Facts(disj=(self._disj(branches, "any", natom.path),))
@@ -703,9 +709,8 @@ class Parser:
                           obj=(ObjClause(((k, na),), (), None, False),)),
                     lambda v, k=k, a=a: isinstance(v, dict) and k in v and not ctx.validate(a, v[k]),
                     _ptr(path, "properties", k)),))
-        if fx.closed:
-            raise Unsupported("additionalProperties", path,
-                              "negating a closed object (additional_properties_default=False) is not enforceable")
+        # fx.closed (additional_properties_default=False) is not negated: not(X open)
+        # is a subset of not(X closed), so the result stays sound
         if fx.property_names:
             raise Unsupported("propertyNames", _ptr(path, "propertyNames"), "negation is not enforceable")
         if fx.unevaluated_props:

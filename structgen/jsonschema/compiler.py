@@ -55,6 +55,7 @@ _DRAFTS = {
 }
 _MAX_DEFS = 20_000
 _MAX_PATTERN_CLASSES = 16
+_MAX_ONEOF_COMBOS = 512
 
 
 class _Def:
@@ -137,6 +138,18 @@ class _Layout:
         return self._t(f"(?:{ws})")
 
 
+_LITERAL_PATTERN = re.compile(r"\^((?:[A-Za-z0-9_ \-:/@#%&=,;'<>~`!]|\\[.\\/+*?()\[\]{}|^$-])*)\$")
+
+
+def _pattern_literal(pattern: str) -> str | None:
+    """The one string an anchored literal pattern (``^Foo\\.bar$``) matches; None
+    for any other pattern."""
+    m = _LITERAL_PATTERN.fullmatch(pattern)
+    if m is None:
+        return None
+    return re.sub(r"\\(.)", r"\1", m.group(1))
+
+
 def _number_like(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
@@ -193,6 +206,8 @@ class _Compiler:
         self._emptiness_stack: set = set()
         self._dynamic_anchors = None
         self._scopes: dict[int, frozenset] = {}
+        self._trivial_cache: dict[int, bool] = {}
+        self._make_cache: dict[tuple, _Def] = {}
 
     # -- ctx interface for the parser ---------------------------------------
 
@@ -324,9 +339,20 @@ class _Compiler:
 
     # -- definitions --------------------------------------------------------
 
+    def _trivial(self, a: Atom) -> bool:
+        """True when the atom's own facts constrain nothing (conj/disj aside)."""
+        t = self._trivial_cache.get(a.aid)
+        if t is None:
+            t = self._trivial_cache[a.aid] = self.facts_of(a).is_trivial()
+        return t
+
     def make_def(self, atoms, resolved: frozenset = frozenset()) -> _Def:
         """The definition of the conjunction of ``atoms`` (closure over ``allOf``,
         ``$ref``, ``not``) with the disjunctions in ``resolved`` already decided."""
+        in_key = (frozenset(a.aid for a in atoms), resolved)
+        hit = self._make_cache.get(in_key)
+        if hit is not None:
+            return hit
         closure: list[Atom] = []
         seen: set[int] = set()
         stack = list(atoms)
@@ -335,31 +361,35 @@ class _Compiler:
             if a.aid in seen:
                 continue
             seen.add(a.aid)
-            f = self.facts_of(a)
             closure.append(a)
-            stack.extend(f.conj)
-        facts = Facts()
-        pending: list[Disj] = []
+            stack.extend(self.facts_of(a).conj)
         keep: list[Atom] = []
+        used: set[int] = set()
         for a in sorted(closure, key=lambda x: x.aid):
             f = self.facts_of(a)
-            open_disj = [d for d in f.disj if d.did not in resolved]
-            if f.is_trivial() and not open_disj:
-                continue
-            keep.append(a)
-            facts = facts.merge(replace(f, conj=(), disj=()))
-            pending.extend(open_disj)
-        key = (frozenset(a.aid for a in keep),
-               frozenset(d for d in resolved if any(d == x.did for a in keep for x in self.facts_of(a).disj)))
-        hit = self._defs.get(key)
-        if hit is not None:
-            return hit
-        if len(self._defs) > _MAX_DEFS:
-            raise CompileError(f"schema too large: more than {_MAX_DEFS} distinct subschema combinations "
-                               "(nested anyOf/allOf)", where=keep[0].path if keep else "#")
-        path = keep[0].path if keep else "#"
-        d = _Def(key, tuple(keep), facts, tuple(pending), path)
-        self._defs[key] = d
+            has_open = False
+            for dj in f.disj:
+                if dj.did in resolved:
+                    used.add(dj.did)
+                else:
+                    has_open = True
+            if has_open or not self._trivial(a):
+                keep.append(a)
+        key = (frozenset(a.aid for a in keep), frozenset(used & {x.did for a in keep for x in self.facts_of(a).disj}))
+        d = self._defs.get(key)
+        if d is None:
+            if len(self._defs) > _MAX_DEFS:
+                raise CompileError(f"schema too large: more than {_MAX_DEFS} distinct subschema combinations "
+                                   "(nested anyOf/allOf)", where=keep[0].path if keep else "#")
+            facts = Facts()
+            pending: list[Disj] = []
+            for a in keep:
+                f = self.facts_of(a)
+                facts = facts.merge(f, combinators=False)
+                pending.extend(dj for dj in f.disj if dj.did not in resolved)
+            d = _Def(key, tuple(keep), facts, tuple(pending), keep[0].path if keep else "#")
+            self._defs[key] = d
+        self._make_cache[in_key] = d
         return d
 
     def nt(self, d: _Def, depth: int | None) -> str:
@@ -408,6 +438,9 @@ class _Compiler:
         f = d.facts
         if not f.types:
             return True
+        # the facts alone first: disjunctions only add constraints
+        if self._facts_empty(d):
+            return True
         if d.pending:
             dj = d.pending[0]
             for branch in dj.branches:
@@ -415,7 +448,14 @@ class _Compiler:
                 if not self.is_empty(sub):
                     return False
             return True
+        return False
+
+    def _facts_empty(self, d: _Def) -> bool:
+        """True when the facts of ``d`` (disjunctions aside) admit no instance."""
+        f = d.facts
         if f.enums:
+            if d.pending:
+                return False  # enum values are validated against the whole def
             return not self._enum_values(d)
         for t in self._types_of(f):
             if t in ("null", "boolean"):
@@ -432,7 +472,9 @@ class _Compiler:
                     return False
                 continue
             if t == "string":
-                if f.max_len is None or f.min_len <= f.max_len:
+                if f.max_len is not None and f.min_len > f.max_len:
+                    continue
+                if self._string_possible(f):
                     return False
                 continue
             if t == "array":
@@ -444,6 +486,33 @@ class _Compiler:
                     return False
                 continue
         return True
+
+    def _string_possible(self, f: Facts) -> bool:
+        """False when the string constraints certainly admit no string: decided on
+        the automaton when several patterns/formats or exclusions meet (cheap
+        enough: terminal DFAs are memoized and reused by the grammar compiler)."""
+        n_pos = len(f.patterns) + len(f.formats)
+        n_neg = len(f.not_patterns) + len(f.not_formats) + sum(isinstance(v, str) for v in f.not_values)
+        if n_pos + n_neg < 2 and not (n_neg and f.max_len is not None and f.max_len <= 2):
+            return True
+        if any(check_pattern(p) is not None for p, _ in f.patterns + f.not_patterns):
+            return True
+        lits = {_pattern_literal(p) for p, _ in f.patterns} - {None}
+        if len(lits) > 1:
+            return False  # two different exact literals (^Foo$ and ^Bar$)
+        from ..dfa import compile_terminal
+
+        value = value_terminal(patterns=[p for p, _ in f.patterns], not_patterns=[p for p, _ in f.not_patterns],
+                               formats=[n for n, _ in f.formats], not_formats=[n for n, _ in f.not_formats],
+                               not_values=f.not_values, pydantic=self.pydantic)
+        if value is None:
+            return True
+        hi = f.max_len if f.max_len is not None and f.max_len <= self.opts.max_string_dfa_length else None
+        lo = f.min_len if f.min_len <= self.opts.max_string_dfa_length else 0
+        try:
+            return not compile_terminal(with_length(value, lo, hi)).is_empty()
+        except CompileError:
+            return True
 
     def _resolved_of(self, d: _Def) -> frozenset:
         return d.key[1]
@@ -558,29 +627,89 @@ class _Compiler:
                 continue
             self.b.rule(name, [self.nt(sub, depth)])
 
-    def _exclusive_branches(self, d: _Def, dj: Disj, resolved: frozenset) -> list[tuple[Atom, ...]]:
-        """``oneOf``: each branch with the negation of the branches it may overlap."""
+    def _overlaps(self, d: _Def, dj: Disj, resolved: frozenset, extra: tuple = ()) -> list[list[bool]]:
         n = len(dj.branches)
         overlap = [[False] * n for _ in range(n)]
         for i in range(n):
             for j in range(i + 1, n):
-                both = self.make_def(d.atoms + dj.branches[i] + dj.branches[j], resolved)
+                both = self.make_def(d.atoms + dj.branches[i] + dj.branches[j] + extra, resolved)
                 if not self.is_empty(both):
                     overlap[i][j] = overlap[j][i] = True
+        return overlap
+
+    def _discriminator(self, d: _Def, dj: Disj, resolved: frozenset) -> Atom | None:
+        """A property, declared by every branch, whose presence makes the branches
+        pairwise disjoint (a tag like ``"kind": {"const": ...}``); as a
+        ``required`` atom, or None."""
+        names = None
+        for br in dj.branches:
+            bd = self.make_def(d.atoms + br, resolved)
+            keys = {k for c in bd.facts.obj for k, _ in c.props}
+            for sub in bd.pending[:1]:
+                for b2 in sub.branches:
+                    bd2 = self.make_def(bd.atoms + b2, resolved | {sub.did})
+                    keys |= {k for c in bd2.facts.obj for k, _ in c.props}
+            names = keys if names is None else names & keys
+            if not names:
+                return None
+        for k in sorted(names):
+            req = self.synthetic({"required": [k]}, dj.path + f"/(required {k})")
+            ov = self._overlaps(d, dj, resolved, (req,))
+            if not any(any(row) for row in ov):
+                return req
+        return None
+
+    def _neg_size(self, atom: Atom, depth: int = 0) -> int:
+        """Rough number of branches of a negation once distributed."""
+        f = self.facts_of(atom)
+        if depth > 3:
+            return 1
+        total = 0
+        for dj in f.disj:
+            for br in dj.branches:
+                prod = 1
+                for a in br:
+                    prod *= self._neg_size(a, depth + 1) if a.neg is not None else 1
+                total += prod
+        for a in f.conj:
+            total = max(total, 1) * (self._neg_size(a, depth + 1) if a.neg is not None else 1)
+        return max(total, 1)
+
+    def _exclusive_branches(self, d: _Def, dj: Disj, resolved: frozenset) -> list[tuple[Atom, ...]]:
+        """``oneOf``: branches made exclusive.  Provably disjoint branches stay as
+        they are; else a tag property that separates them is required (a note says
+        so); else each branch is conjoined with the negation of the branches it may
+        overlap."""
+        n = len(dj.branches)
+        overlap = self._overlaps(d, dj, resolved)
+        if not any(any(row) for row in overlap):
+            return list(dj.branches)
+        req = self._discriminator(d, dj, resolved)
+        if req is not None:
+            self.note(f"oneOf branches overlap unless {req.schema['required'][0]!r} is present: it is required",
+                      dj.path)
+            return [tuple(br) + (req,) for br in dj.branches]
         out = []
         for i in range(n):
             extra = []
+            combos = 1
             for j in range(n):
                 if overlap[i][j]:
                     na = self.parser.not_atom(dj.branches[j])
                     try:
-                        self.parser.facts(na)
+                        nf = self.parser.facts(na)
                     except Unsupported as exc:
                         self.unsupported("oneOf", dj.path, f"branches {i} and {j} may overlap and the "
                                          f"negation of branch {j} is not enforceable ({exc.keyword}: "
                                          f"{exc.reason} at {exc.path})")
                         continue
+                    del nf
+                    combos *= self._neg_size(na)
                     extra.append(na)
+            if combos > _MAX_ONEOF_COMBOS:
+                self.unsupported("oneOf", dj.path, f"branch {i} overlaps {len(extra)} others; excluding them "
+                                 f"needs about {combos} combinations")
+                extra = []
             out.append(tuple(dj.branches[i]) + tuple(extra))
         return out
 
@@ -616,7 +745,8 @@ class _Compiler:
             if mp is not None:
                 excl.append(TerminalDef(mp[0], intersect=tuple(TerminalDef(p) for p in mp[1:])))
         inter = [TerminalDef(p) for p in parts[1:]]
-        if f.int_forms_only:
+        if f.int_forms_only or (kind == "integer" and self.draft <= 4):
+            # draft 4 validators: "integer" excludes 1.0
             inter.append(TerminalDef(_num.JSON_INTEGER))
         if f.non_integer:
             if kind == "integer":
@@ -651,6 +781,10 @@ class _Compiler:
                 return hit
             return self.b.add_terminal(with_length(None, lo, hi), origin=d.path)
         if (hi is not None and hi > limit) or lo > limit:
+            raw = value_terminal(formats=[n for n, _ in f.formats], pydantic=self.pydantic, prefer_raw=True) \
+                if f.formats and not (f.patterns or f.not_patterns or f.not_formats) else None
+            if raw is not None and not raw.json_string:
+                value = raw
             hi = self._cap_length(value, lo, hi, d)
             if hi is not None and lo > hi:
                 return None
@@ -670,7 +804,7 @@ class _Compiler:
         except CompileError as exc:
             self.unsupported("pattern", d.path, str(exc))
             return hi
-        budget = max(16, 6000 // max(states, 1))
+        budget = max(16, 24000 // max(states, 1))
         if lo > budget:
             self.unsupported("minLength", d.path, f"minLength {lo} with this pattern/format needs too large "
                                                   "an automaton")
@@ -878,7 +1012,7 @@ class _Compiler:
                 return
         if hi is not None:
             K = hi
-        if K - P > self.opts.max_items_unrolled and hi is not None and not contains:
+        if not contains and ((hi is not None and hi - P > 64) or lo - P > 64):
             return self._emit_long_array(d, depth, name, P, lo, hi)
         if K > self.opts.max_items_unrolled + P:
             self.unsupported("maxItems", d.path, f"{K} positions exceed max_items_unrolled")
@@ -933,12 +1067,18 @@ class _Compiler:
         def done(cs) -> bool:
             return all(cs[j] >= contains[j][1] for j in range(n_c))
 
-        def state(p: int, cs: tuple) -> str | None:
+        todo: list[tuple[int, tuple, str]] = []
+
+        def state(p: int, cs: tuple) -> str:
             k = (p, cs)
-            if k in memo:
-                return memo[k]
-            s = b.fresh("arr", origin=d.path)
-            memo[k] = s
+            s = memo.get(k)
+            if s is None:
+                s = b.fresh("arr", origin=d.path)
+                memo[k] = s
+                todo.append((p, cs, s))
+            return s
+
+        def fill(p: int, cs: tuple, s: str) -> None:
             if p >= lo and done(cs):
                 b.rule(s, [close_t])
             if hi is None or p < hi:
@@ -956,7 +1096,6 @@ class _Compiler:
                     if bad:
                         continue
                     b.rule(s, [comma, sym, state(np_, tuple(ncs))])
-            return s
 
         if lo == 0 and done(init):
             b.rule(name, [self.layout.empty("[]", depth)])
@@ -975,9 +1114,12 @@ class _Compiler:
                     continue
                 np_ = 1 if (hi is not None or 0 < K) else 0
                 b.rule(name, [open_t, sym, state(np_, tuple(ncs))])
+        while todo:
+            fill(*todo.pop())
 
-    def _emit_long_array(self, d: _Def, depth, name: str, P: int, lo: int, hi: int) -> None:
-        """Arrays with a large ``maxItems``: prefix positions, then counted rest."""
+    def _emit_long_array(self, d: _Def, depth, name: str, P: int, lo: int, hi: int | None) -> None:
+        """Arrays with large ``minItems``/``maxItems``: prefix positions, then the rest
+        counted by O(log n) rules."""
         f = d.facts
         b = self.b
         inner = None if depth is None else depth + 1
@@ -1004,12 +1146,14 @@ class _Compiler:
             if i < P:
                 b.rule(s, [comma, syms[i], tail(i + 1)])
             else:
-                cnt = self._count_rules(b, unit, max(0, lo - i - 1), hi - i - 1)
-                b.rule(s, [comma, rest, cnt, close_t])
+                if hi is None or hi > i:
+                    cnt = self._count_rules(b, unit, max(0, lo - i - 1), None if hi is None else hi - i - 1)
+                    b.rule(s, [comma, rest, cnt, close_t])
             return s
 
-        first = syms[0] if P > 0 else rest
-        b.rule(name, [open_t, first, tail(1)])
+        if hi is None or hi >= 1:
+            first = syms[0] if P > 0 else rest
+            b.rule(name, [open_t, first, tail(1)])
 
     def _emit_unique_array(self, d: _Def, depth, name: str) -> bool:
         """``uniqueItems`` over a small finite set of values: track the used set."""
@@ -1274,45 +1418,50 @@ class _Compiler:
         comma = self.layout.comma(depth)
         X: dict[tuple[int, int], str] = {}
         Z: dict[tuple[int, int], str] = {}
+        todo: list[tuple[str, int, int, str]] = []
 
         def sep(c: int) -> list[str]:
             return [comma] if c > 0 else []
 
         def x_state(i: int, c: int) -> str:
-            k = (i, c)
-            if k in X:
-                return X[k]
-            s = b.fresh("obj", origin=d.path)
-            X[k] = s
-            if i < n:
-                if not ent_syms[i][1]:
-                    b.rule(s, [x_state(i + 1, c)])
-                b.rule(s, [z_state(i, c)])
-            else:
-                if can_close(c):
-                    b.rule(s, [close_t])
-                if gen_sym is not None:
-                    c2 = nxt(c)
-                    if c2 is not None:
-                        b.rule(s, sep(c) + [gen_sym, x_state(n, c2)])
+            s = X.get((i, c))
+            if s is None:
+                s = X[(i, c)] = b.fresh("obj", origin=d.path)
+                todo.append(("x", i, c, s))
             return s
 
         def z_state(i: int, c: int) -> str:
-            k = (i, c)
-            if k in Z:
-                return Z[k]
-            s = b.fresh("obj", origin=d.path)
-            Z[k] = s
+            s = Z.get((i, c))
+            if s is None:
+                s = Z[(i, c)] = b.fresh("obj", origin=d.path)
+                todo.append(("z", i, c, s))
+            return s
+
+        def fill(kind: str, i: int, c: int, s: str) -> None:
+            if kind == "x":
+                if i < n:
+                    if not ent_syms[i][1]:
+                        b.rule(s, [x_state(i + 1, c)])
+                    b.rule(s, [z_state(i, c)])
+                else:
+                    if can_close(c):
+                        b.rule(s, [close_t])
+                    if gen_sym is not None:
+                        c2 = nxt(c)
+                        if c2 is not None:
+                            b.rule(s, sep(c) + [gen_sym, x_state(n, c2)])
+                return
             c2 = nxt(c)
             if c2 is not None:
                 if gen_sym is not None:
                     b.rule(s, sep(c) + [gen_sym, z_state(i, c2)])
                 b.rule(s, sep(c) + [ent_syms[i][0], x_state(i + 1, c2)])
-            return s
 
         if n_req == 0 and cmin == 0:
             b.rule(name, [self.layout.empty("{}", depth)])
         b.rule(name, [open_t, x_state(0, 0)])
+        while todo:
+            fill(*todo.pop())
 
     def _generic_entries(self, d: _Def, excluded_names: list[str], inner) -> list[tuple[str, _Def]]:
         """(key terminal, value def) for the keys that are not declared."""

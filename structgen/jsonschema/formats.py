@@ -142,6 +142,8 @@ _DOMAIN_LABEL = f"{_LD}(?:{_LDH}{{0,61}}{_LD})?"
 _DOMAIN = rf"{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})*"
 _ADDRESS_LITERAL = rf"\[{_alt(IPV4, f'IPv6:{IPV6}')}\]"
 EMAIL = f"{_alt(_DOT_STRING, _QUOTED)}@{_alt(_DOMAIN, _ADDRESS_LITERAL)}"
+#: EMAIL without quoted local parts (no '"' or '\\': its JSON spelling is itself)
+EMAIL_DOT_ATOM = f"{_DOT_STRING}@{_alt(_DOMAIN, _ADDRESS_LITERAL)}"
 
 # RFC 6531 internationalised mailbox: UTF-8 allowed in atext and domain labels
 _UCS = "\u0080-\U0010ffff"

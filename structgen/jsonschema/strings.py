@@ -26,7 +26,7 @@ import warnings
 
 from ..errors import CompileError
 from ..ir import TerminalDef
-from .formats import format_pattern
+from .formats import EMAIL_DOT_ATOM, format_pattern
 
 __all__ = ["pattern_defs", "string_terminal", "value_terminal", "with_length", "length_pattern", "JSON_CHAR",
            "long_string_rules", "check_pattern", "literal_terminal", "literals_terminal", "generic_key_terminal",
@@ -114,10 +114,11 @@ ASCII_FORMATS = frozenset({"date", "time", "date-time", "duration", "uuid", "ipv
 
 
 def value_terminal(*, patterns=(), not_patterns=(), formats=(), not_formats=(), not_values=(),
-                   only_values=None, pydantic: bool = False) -> TerminalDef | None:
+                   only_values=None, pydantic: bool = False, prefer_raw: bool = False) -> TerminalDef | None:
     """The terminal (a JSON string literal, quotes included) for the value
     constraints of a string; None when there are none.  ``only_values=[]`` gives a
-    terminal of the empty language."""
+    terminal of the empty language.  ``prefer_raw`` also spells ``email`` as a plain
+    regex (dot-atom local parts only: a smaller automaton, for length bounds)."""
     parts: list[TerminalDef] = []
     excl: list[TerminalDef] = []
     if only_values is not None:
@@ -139,9 +140,10 @@ def value_terminal(*, patterns=(), not_patterns=(), formats=(), not_formats=(), 
         excl.append(TerminalDef(_alternation_of(values)))
     if not parts and not excl:
         return None
+    raw_ok = ASCII_FORMATS | ({"email"} if prefer_raw else set())
     if (not excl and only_values is None and not patterns and formats
-            and all(n in ASCII_FORMATS for n in formats)):
-        pats = [format_pattern(n, pydantic=pydantic) for n in formats]
+            and all(n in raw_ok for n in formats)):
+        pats = [EMAIL_DOT_ATOM if n == "email" else format_pattern(n, pydantic=pydantic) for n in formats]
         return TerminalDef(f'"(?:{pats[0]})"', intersect=tuple(TerminalDef(f'"(?:{q})"') for q in pats[1:]))
     if not parts:
         parts.append(TerminalDef(".*", flags="s"))
