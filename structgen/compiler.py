@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -54,7 +55,6 @@ class GrammarTables:
     terminal_names: tuple[str, ...]
     symbol_names: tuple[str, ...]
     n_rules: int
-    max_set_hint: int
 
     @property
     def n_terminals(self) -> int:
@@ -125,33 +125,77 @@ class LexerCache:
 # ----------------------------------------------------------------------------------
 
 
-def _prune(rules: dict[str, list[tuple[str, ...]]], terminals: set[str], start: str, where) -> dict:
-    """Drop unproductive alternatives and unreachable rules."""
+def _prune(rules: dict[str, list[tuple[str, ...]]], terminals: set[str], start: str, where):
+    """Drop unproductive alternatives and unreachable rules (worklist algorithms)."""
+    # productive: an alternative becomes productive when its last unproductive symbol does
+    waiting: dict[str, list[tuple[str, int]]] = {}
+    missing: list[int] = []
+    alt_lhs: list[str] = []
     productive: set[str] = set(terminals)
-    changed = True
-    while changed:
-        changed = False
-        for lhs, alts in rules.items():
-            if lhs in productive:
+    todo: list[str] = []
+    for lhs, alts in rules.items():
+        for alt in alts:
+            need = {sym for sym in alt if sym not in productive}
+            if not need:
+                if lhs not in productive:
+                    productive.add(lhs)
+                    todo.append(lhs)
                 continue
-            if any(all(s in productive for s in alt) for alt in alts):
+            idx = len(missing)
+            missing.append(len(need))
+            alt_lhs.append(lhs)
+            for sym in need:
+                waiting.setdefault(sym, []).append((lhs, idx))
+    while todo:
+        sym = todo.pop()
+        for lhs, idx in waiting.pop(sym, ()):
+            missing[idx] -= 1
+            if missing[idx] == 0 and lhs not in productive:
                 productive.add(lhs)
-                changed = True
+                todo.append(lhs)
     if start not in productive:
         raise CompileError("the grammar accepts no string at all (its start symbol derives nothing)",
                            where=where)
-    kept = {lhs: [alt for alt in alts if all(s in productive for s in alt)]
-            for lhs, alts in rules.items() if lhs in productive}
+    kept: dict[str, list[tuple[str, ...]]] = {}
     reach = {start}
     todo = [start]
     while todo:
         sym = todo.pop()
-        for alt in kept.get(sym, ()):
-            for s in alt:
-                if s not in reach:
-                    reach.add(s)
-                    todo.append(s)
-    return {lhs: alts for lhs, alts in kept.items() if lhs in reach}, reach
+        alts = rules.get(sym)
+        if alts is None:
+            continue
+        good = [alt for alt in alts if all(x in productive for x in alt)]
+        kept[sym] = good
+        for alt in good:
+            for x in alt:
+                if x not in reach:
+                    reach.add(x)
+                    todo.append(x)
+    return kept, reach
+
+
+@lru_cache(maxsize=4096)
+def _classify(dfa):
+    """("empty" | "epsilon" | "nullable" | "plain", the DFA without ε)."""
+    if dfa.matches_empty():
+        nonempty = dfa.without_empty()
+        return ("epsilon" if nonempty.is_empty() else "nullable"), nonempty
+    return ("empty" if dfa.is_empty() else "plain"), dfa
+
+
+@lru_cache(maxsize=4096)
+def _base_block(dfa):
+    """A terminal DFA as base states: a fresh start state (a copy of state 0, not
+    accepting, no incoming edges) followed by the DFA's states; transitions relative
+    to the block (-1 dead), accepting flags, class map."""
+    trans = np.asarray(dfa.trans, dtype=np.int32)
+    n, c = trans.shape
+    full = np.empty((n + 1, c), dtype=np.int32)
+    full[0] = trans[0]
+    full[1:] = trans
+    full = np.where(full >= 0, full + 1, -1).astype(np.int32)
+    acc = np.concatenate([[0], np.asarray(dfa.accept, dtype=np.uint8)]).astype(np.uint8)
+    return full, acc, np.asarray(dfa.classmap, dtype=np.uint8)
 
 
 def compile_ir(ir: GrammarIR, *, max_dfa_states: int = DEFAULT_MAX_DFA_STATES) -> GrammarTables:
@@ -162,187 +206,181 @@ def compile_ir(ir: GrammarIR, *, max_dfa_states: int = DEFAULT_MAX_DFA_STATES) -
     language.
     """
     ir.validate()
-    rules = {lhs: list(alts) for lhs, alts in ir.rules.items()}
+    rules = ir.rules
     start = ir.start
-    if start in ir.terminals:  # a bare terminal as the whole grammar
+    terminals = ir.terminals
+    if start in terminals:  # a bare terminal as the whole grammar
         start = "<start>"
-        while start in rules or start in ir.terminals:
+        while start in rules or start in terminals:
             start += "'"
+        rules = dict(rules)
         rules[start] = [(ir.start,)]
 
     # terminals actually used (plus ignored ones)
     used: set[str] = set(ir.ignore)
     for alts in rules.values():
         for alt in alts:
-            used.update(s for s in alt if s in ir.terminals)
+            for sym in alt:
+                if sym in terminals:
+                    used.add(sym)
 
     dfas: dict[str, object] = {}
     empty_lang: set[str] = set()
     optional: dict[str, str] = {}
     for name in sorted(used):
-        defn = ir.terminals[name]
-        dfa = check_terminal(defn, name, ir.origin.get(name), max_dfa_states)
-        if dfa.matches_empty():
-            nonempty = dfa.without_empty()
-            if nonempty.is_empty():
-                if name in ir.ignore:
-                    continue
-                optional[name] = ""  # matches only the empty string
-            else:
-                dfas[name] = nonempty
-                if name not in ir.ignore:
-                    optional[name] = name
-        elif dfa.is_empty():
+        dfa = check_terminal(terminals[name], name, ir.origin.get(name), max_dfa_states)
+        kind, nonempty = _classify(dfa)
+        if kind == "empty":
             empty_lang.add(name)
+        elif kind == "epsilon":
+            if name not in ir.ignore:
+                optional[name] = ""  # matches only the empty string
+        elif kind == "nullable":
+            dfas[name] = nonempty
+            if name not in ir.ignore:
+                optional[name] = name
         else:
             dfas[name] = dfa
 
     # rewrite rules: empty-language terminals kill alternatives, empty-matching ones
     # become optional nonterminals
-    opt_nt: dict[str, str] = {}
-    for name, keep in optional.items():
-        nt = f"{name}?"
-        while nt in rules or nt in ir.terminals:
-            nt += "?"
-        opt_nt[name] = nt
-        rules[nt] = [(keep,), ()] if keep else [()]
-    new_rules: dict[str, list[tuple[str, ...]]] = {}
-    for lhs, alts in rules.items():
-        out = []
-        for alt in alts:
-            if any(s in empty_lang for s in alt):
-                continue
-            if lhs in opt_nt.values():
-                out.append(alt)
-            else:
-                out.append(tuple(opt_nt.get(s, s) for s in alt))
-        new_rules[lhs] = out
-    term_set = set(dfas)
-    pruned, reach = _prune(new_rules, term_set, start, ir.origin.get(ir.start))
+    if optional or empty_lang:
+        opt_nt: dict[str, str] = {}
+        for name in optional:
+            nt = f"{name}?"
+            while nt in rules or nt in terminals:
+                nt += "?"
+            opt_nt[name] = nt
+        touched = opt_nt.keys() | empty_lang
+        new_rules: dict[str, list[tuple[str, ...]]] = {}
+        for lhs, alts in rules.items():
+            if any(not touched.isdisjoint(alt) for alt in alts):
+                alts = [tuple(opt_nt.get(x, x) for x in alt) for alt in alts
+                        if empty_lang.isdisjoint(alt)]
+            new_rules[lhs] = alts
+        for name, nt in opt_nt.items():
+            keep = optional[name]
+            new_rules[nt] = [(keep,), ()] if keep else [()]
+        rules = new_rules
+    pruned, reach = _prune(rules, set(dfas), start, ir.origin.get(ir.start))
 
     ignore = [t for t in ir.ignore if t in dfas]
-    term_names = sorted((t for t in dfas if t in reach or t in ignore), key=lambda t: t)
-    term_id = {t: i for i, t in enumerate(term_names)}
+    term_names = sorted(t for t in dfas if t in reach or t in ignore)
     n_terms = len(term_names)
     nt_names = sorted(pruned)
     aug = "<augmented-start>"
     sym_names = term_names + nt_names + [aug]
-    sym_id = {s: i for i, s in enumerate(sym_names)}
+    sym_id = {sym: i for i, sym in enumerate(sym_names)}
     n_syms = len(sym_names)
-    aug_id = sym_id[aug]
+    aug_id = n_syms - 1
 
     rule_lhs: list[int] = []
     rule_rhs: list[list[int]] = []
     for lhs in nt_names:
+        lid = sym_id[lhs]
         for alt in pruned[lhs]:
-            rule_lhs.append(sym_id[lhs])
-            rule_rhs.append([sym_id[s] for s in alt])
+            rule_lhs.append(lid)
+            rule_rhs.append([sym_id[x] for x in alt])
     rule_lhs.append(aug_id)
     rule_rhs.append([sym_id[start]])
     n_rules = len(rule_lhs)
 
-    # items
-    item_first = []
+    # items: the right-hand sides one after another, each followed by its end
+    item_first: list[int] = []
     item_next: list[int] = []
     item_lhs: list[int] = []
     for lhs, rhs in zip(rule_lhs, rule_rhs):
         item_first.append(len(item_next))
-        for s in rhs:
-            item_next.append(s)
-            item_lhs.append(lhs)
+        item_next.extend(rhs)
         item_next.append(-1)
-        item_lhs.append(lhs)
+        item_lhs.extend([lhs] * (len(rhs) + 1))
     acc_item = item_first[-1] + 1
 
-    # nullable
-    nullable = np.zeros(n_syms, dtype=np.uint8)
-    changed = True
-    while changed:
-        changed = False
-        for lhs, rhs in zip(rule_lhs, rule_rhs):
-            if not nullable[lhs] and all(nullable[s] for s in rhs):
-                nullable[lhs] = 1
-                changed = True
+    # nullable (worklist)
+    nullable = [False] * n_syms
+    rules_of: list[list[int]] = [[] for _ in range(n_syms)]
+    uses: list[list[int]] = [[] for _ in range(n_syms)]
+    left = [len(rhs) for rhs in rule_rhs]
+    todo_n: list[int] = []
+    for r, (lhs, rhs) in enumerate(zip(rule_lhs, rule_rhs)):
+        rules_of[lhs].append(r)
+        for x in rhs:
+            uses[x].append(r)
+        if not rhs and not nullable[lhs]:
+            nullable[lhs] = True
+            todo_n.append(lhs)
+    while todo_n:
+        x = todo_n.pop()
+        for r in uses[x]:
+            left[r] -= 1  # (a symbol used twice in a rule is counted twice, as it should)
+            if left[r] == 0 and not nullable[rule_lhs[r]]:
+                nullable[rule_lhs[r]] = True
+                todo_n.append(rule_lhs[r])
 
-    # prediction closure per nonterminal
-    rules_of: dict[int, list[int]] = {}
-    for r, lhs in enumerate(rule_lhs):
-        rules_of.setdefault(lhs, []).append(r)
-    direct: dict[int, set[int]] = {}
+    # prediction: nonterminals each nonterminal predicts (closure), and the items a
+    # prediction of each nonterminal adds (dot 0 and past nullable prefixes)
+    direct: list[list[int]] = [[] for _ in range(n_syms)]
+    own: list[list[int]] = [[] for _ in range(n_syms)]
     for nt in range(n_terms, n_syms):
-        ds: set[int] = set()
-        for r in rules_of.get(nt, ()):
-            for s in rule_rhs[r]:
-                if s >= n_terms:
-                    ds.add(s)
-                if not nullable[s]:
+        ds = set()
+        for r in rules_of[nt]:
+            rhs = rule_rhs[r]
+            first = item_first[r]
+            for d, x in enumerate(rhs):
+                own[nt].append(first + d)
+                if x >= n_terms:
+                    ds.add(x)
+                if not nullable[x]:
                     break
-        direct[nt] = ds
-    pred_off = np.zeros(n_syms + 1, dtype=np.int32)  # closure of each nonterminal ...
-    pred_nts: list[int] = []  # ... as the nonterminals to predict
-    own_off = np.zeros(n_syms + 1, dtype=np.int32)  # each nonterminal's own items:
-    own_items: list[int] = []  # dot 0, and past any nullable prefix
+            else:
+                if r == n_rules - 1:  # the accepting item, when start is nullable
+                    own[nt].append(first + len(rhs))
+        direct[nt] = sorted(ds)
+    pred_off = [0] * (n_syms + 1)
+    pred_nts: list[int] = []
+    own_off = [0] * (n_syms + 1)
+    own_items: list[int] = []
     for nt in range(n_syms):
         pred_off[nt] = len(pred_nts)
         own_off[nt] = len(own_items)
         if nt < n_terms:
             continue
+        own_items.extend(own[nt])
         seen = {nt}
-        todo = [nt]
-        while todo:
-            x = todo.pop()
-            for y in direct[x]:
+        stack = [nt]
+        while stack:
+            for y in direct[stack.pop()]:
                 if y not in seen:
                     seen.add(y)
-                    todo.append(y)
+                    stack.append(y)
         pred_nts.extend(sorted(seen))
-        for r in rules_of.get(nt, ()):
-            rhs = rule_rhs[r]
-            for d in range(len(rhs)):
-                own_items.append(item_first[r] + d)
-                if not nullable[rhs[d]]:
-                    break
-            else:
-                if r == n_rules - 1:  # the accepting item, when start is nullable
-                    own_items.append(item_first[r] + len(rhs))
     pred_off[n_syms] = len(pred_nts)
     own_off[n_syms] = len(own_items)
-    pred_items_arr = np.asarray(pred_nts, dtype=np.int32)
 
     # base DFA layout
-    bs_term: list[np.ndarray] = []
-    bs_accept: list[np.ndarray] = []
-    bs_rowoff: list[np.ndarray] = []
-    bs_trans: list[np.ndarray] = []
-    term_cls = np.zeros(max(n_terms, 1) * 256, dtype=np.uint8)
+    blocks = [_base_block(dfas[name]) for name in term_names]
+    sizes = np.array([b[0].shape[0] for b in blocks], dtype=np.int64)
+    widths = np.array([b[0].shape[1] for b in blocks], dtype=np.int64)
     term_start = np.zeros(max(n_terms, 1), dtype=np.int32)
-    base = 0
-    row = 0
-    for t, name in enumerate(term_names):
-        dfa = dfas[name]
-        trans = np.asarray(dfa.trans, dtype=np.int32)
-        acc = np.asarray(dfa.accept, dtype=np.uint8)
-        n, c = trans.shape
-        # fresh start state (copy of state 0, non-accepting, no incoming edges)
-        full = np.empty((n + 1, c), dtype=np.int32)
-        full[0] = trans[0]
-        full[1:] = trans
-        full = np.where(full >= 0, full + 1 + base, -1).astype(np.int32)
-        acc_full = np.concatenate([[0], acc]).astype(np.uint8)
-        bs_term.append(np.full(n + 1, t, dtype=np.int32))
-        bs_accept.append(acc_full)
-        bs_rowoff.append((row + np.arange(n + 1, dtype=np.int64) * c).astype(np.int32))
-        bs_trans.append(full.reshape(-1))
-        term_cls[t * 256:(t + 1) * 256] = np.asarray(dfa.classmap, dtype=np.uint8)
-        term_start[t] = base
-        base += n + 1
-        row += (n + 1) * c
-    if row >= 2**31:
-        raise CompileError("terminal DFAs too large in total (over 2^31 transitions)")
+    if n_terms:
+        base = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        row0 = np.concatenate([[0], np.cumsum(sizes * widths)[:-1]])
+        if int((sizes * widths).sum()) >= 2**31:
+            raise CompileError("terminal DFAs too large in total (over 2^31 transitions)")
+        term_start[:] = base
+        bs_term = np.repeat(np.arange(n_terms, dtype=np.int32), sizes)
+        bs_rowoff = (np.repeat(row0, sizes)
+                     + (np.arange(int(sizes.sum())) - np.repeat(base, sizes)) * np.repeat(widths, sizes))
+        flat = np.concatenate([b[0].reshape(-1) for b in blocks])
+        bs_trans = np.where(flat >= 0, flat + np.repeat(base, sizes * widths), -1).astype(np.int32)
+        bs_accept = np.concatenate([b[1] for b in blocks]).astype(np.uint8)
+        term_cls = np.concatenate([b[2] for b in blocks]).astype(np.uint8)
+    else:
+        bs_term = bs_rowoff = bs_trans = np.zeros(0, dtype=np.int32)
+        bs_accept = np.zeros(0, dtype=np.uint8)
+        term_cls = np.zeros(256, dtype=np.uint8)
 
-    def cat(parts, dtype):
-        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
-
+    term_id = {t: i for i, t in enumerate(term_names)}
     is_ignore = np.zeros(max(n_terms, 1), dtype=np.uint8)
     for t in ignore:
         is_ignore[term_id[t]] = 1
@@ -350,20 +388,19 @@ def compile_ir(ir: GrammarIR, *, max_dfa_states: int = DEFAULT_MAX_DFA_STATES) -
     G = (
         np.asarray(item_next, dtype=np.int32),
         np.asarray(item_lhs, dtype=np.int32),
-        pred_off,
-        pred_items_arr,
-        nullable,
+        np.asarray(pred_off, dtype=np.int32),
+        np.asarray(pred_nts, dtype=np.int32),
+        np.asarray(nullable, dtype=np.uint8),
         term_start,
         np.asarray([term_id[t] for t in ignore], dtype=np.int32),
         is_ignore,
-        cat(bs_term, np.int32),
-        cat(bs_accept, np.uint8),
-        cat(bs_rowoff, np.int32),
-        cat(bs_trans, np.int32),
+        np.ascontiguousarray(bs_term, dtype=np.int32),
+        bs_accept,
+        np.ascontiguousarray(bs_rowoff, dtype=np.int32),
+        bs_trans,
         term_cls,
         meta,
-        own_off,
+        np.asarray(own_off, dtype=np.int32),
         np.asarray(own_items, dtype=np.int32),
     )
-    max_pred = int(np.max(np.diff(own_off))) if n_syms else 0
-    return GrammarTables(G, tuple(term_names), tuple(sym_names), n_rules, max(64, 4 * max_pred))
+    return GrammarTables(G, tuple(term_names), tuple(sym_names), n_rules)
