@@ -1,0 +1,654 @@
+"""Constrained autoregressive decoding on any Hugging Face causal LM: :func:`generate`.
+
+One loop, batched: the prompts are left-padded into one batch; each step masks the
+last logits of every unfinished row with its :class:`~structgen.Matcher`, samples
+(greedy at ``temperature=0``; otherwise temperature, top-k and top-p applied *after*
+masking), advances the matcher, and feeds the new tokens through the model with the
+KV cache (``past_key_values``), an attention mask and explicit position ids.  A row
+stops on EOS, which the mask allows only when the text so far is complete, or when
+nothing but EOS can follow (the model is not asked then: its choice is forced), or at
+``max_tokens``: that is reported as ``stop_reason="length"`` and such a result never
+passes for valid (:attr:`GenerationResult.json` and :attr:`GenerationResult.value`
+raise :class:`IncompleteGenerationError`).
+
+Jump-forward
+------------
+When the constraint leaves only one way to go on (``Matcher.forced_bytes()``, e.g.
+``"name": "`` after ``{`` in a closed JSON object without whitespace), those bytes are
+not sampled token by token.  They are tokenized *canonically* (``Vocabulary.encode``,
+the tokenizer's own tokenization of that text in mid-output) and appended in the same
+forward pass as the sampled token that precedes them.  The policy, chosen to stay
+close to what the model would have produced:
+
+* Only whole tokens are forced, and the **last** canonical token of the forced text is
+  left to the model: its bytes may merge with the text that follows the forced part
+  (``name"`` then ``:`` is ``name`` + ``":``  in GPT-2's vocabulary, not ``name`` +
+  ``"`` + ``:``).  The model then chooses, under the mask, a token that starts with the
+  remaining forced bytes and may run past them.
+* Exception: when nothing but EOS can follow the forced text, all of it is forced.
+* Forced tokens count toward ``max_tokens`` and are reported in
+  :attr:`GenerationResult.forced_tokens`.
+* Forced tokens are consumed with ``Matcher.advance`` one by one (so every token of the
+  output is in the matcher's history), never with ``consume_bytes``.
+
+The text before the forced part is never retokenized: a token the model already emitted
+stays.  Because jump-forward changes the token sequence (canonical tokens instead of
+the model's choices), ``jump_forward=False`` gives exactly the tokens that
+``model.generate`` with :class:`structgen.LogitsProcessor` gives under greedy decoding.
+
+Errors: ``ValueError``/``TypeError`` for bad arguments (named), :class:`CompileError`
+from the constraint, :class:`StructgenError` if the engine ever allows no token in a
+state that is not finished (that is a bug: please report the constraint).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import StructgenError
+
+__all__ = ["GenerationResult", "IncompleteGenerationError", "generate"]
+
+
+class IncompleteGenerationError(StructgenError, ValueError):
+    """The generation stopped (at ``max_tokens``) before the constraint was satisfied,
+    so its text is not a valid output."""
+
+
+@dataclass
+class GenerationResult:
+    """One generated output.
+
+    ``text``/``data``: the generated text (without the prompt and without EOS), as
+    ``str`` and as the exact bytes the constraint saw (a text cut off by ``max_tokens``
+    may end inside a UTF-8 character; ``text`` then shows U+FFFD).  ``tokens``: the
+    generated token ids, EOS excluded.  ``stop_reason``: ``"eos"`` (the text is
+    complete: EOS was chosen, or nothing but EOS could follow) or ``"length"``
+    (``max_tokens`` reached first).  ``forced_tokens``: how many of ``tokens`` were
+    appended by jump-forward.  Timings in seconds: ``ttft`` (call to first generated
+    token, prompt processing and compilation included), ``elapsed`` (whole call),
+    ``mask_time`` (computing masks and advancing matchers).  In a batch the timings
+    are those of the whole batch."""
+
+    text: str
+    data: bytes
+    tokens: list[int]
+    stop_reason: str
+    prompt_tokens: int
+    forced_tokens: int = 0
+    ttft: float = 0.0
+    elapsed: float = 0.0
+    mask_time: float = 0.0
+    forward_passes: int = 0
+    constrained: bool = True
+    schema_model: Any = field(default=None, repr=False)
+
+    @property
+    def finished(self) -> bool:
+        """True when the output is complete: it ended on EOS (``stop_reason="eos"``)."""
+        return self.stop_reason == "eos"
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Generated tokens per second over the whole call (prompt processing included)."""
+        return len(self.tokens) / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def decode_tokens_per_s(self) -> float:
+        """Tokens per second after the first one (the decoding rate, without prefill)."""
+        span = self.elapsed - self.ttft
+        return (len(self.tokens) - 1) / span if len(self.tokens) > 1 and span > 0 else 0.0
+
+    def _require_finished(self, what: str) -> None:
+        if not self.finished:
+            raise IncompleteGenerationError(
+                f"cannot give {what}: generation stopped at max_tokens ({len(self.tokens)} tokens) before the "
+                f"constraint was satisfied; the partial text is {self.text[:120]!r}")
+
+    @property
+    def json(self) -> Any:
+        """The text parsed as JSON (with a ``schema``, a valid instance of it).
+
+        Raises :class:`IncompleteGenerationError` when the generation did not finish,
+        and ``json.JSONDecodeError`` when the constraint was not JSON."""
+        self._require_finished("JSON")
+        return json.loads(self.text)
+
+    @property
+    def value(self) -> Any:
+        """The validated pydantic instance, when ``schema`` was a pydantic model class.
+
+        Raises :class:`IncompleteGenerationError` when the generation did not finish,
+        ``ValueError`` when no pydantic class was given, and pydantic's
+        ``ValidationError`` if the model's own validators reject the text."""
+        if self.schema_model is None:
+            raise ValueError("no pydantic model class was given as schema; use .json for the parsed value")
+        self._require_finished("a pydantic value")
+        return self.schema_model.model_validate_json(self.text)
+
+
+# ---------------------------------------------------------------------- constraints
+
+
+def resolve_constraint(schema: Any = None, regex: Any = None, grammar: Any = None,
+                       **schema_options: Any) -> tuple[Any, Any]:
+    """``(constraint, pydantic_model)`` from :func:`generate`'s keyword arguments.
+
+    At most one of ``schema`` (a JSON Schema dict, JSON text, pydantic class or
+    ``JsonSchema``), ``regex`` (pattern text or ``Regex``) and ``grammar`` (Lark text,
+    a ``.lark`` path, a shipped grammar name, a ``Lark``, a ``GrammarIR`` or a compiled
+    ``Grammar``) may be given; none means unconstrained (``constraint`` is None).
+    ``schema_options`` go to ``JsonSchema`` (e.g. ``whitespace="compact"``).  Raises
+    ``ValueError`` for several constraints or options without a schema, ``TypeError``
+    for a value of the wrong kind, and :class:`CompileError` from the front-ends."""
+    from .constraints import Lark, Regex
+    from .ir import GrammarIR
+    from .jsonschema import JsonSchema
+    from .matcher import Grammar
+
+    given = [n for n, v in (("schema", schema), ("regex", regex), ("grammar", grammar)) if v is not None]
+    if len(given) > 1:
+        raise ValueError(f"give at most one constraint, got {' and '.join(given)}")
+    if schema_options and schema is None:
+        raise ValueError(f"options {sorted(schema_options)} apply to schema= only")
+    if schema is not None:
+        if isinstance(schema, JsonSchema):
+            if schema_options:
+                raise ValueError("pass options to JsonSchema(...) itself, not to generate(), when giving a JsonSchema")
+            return schema, schema.model
+        if isinstance(schema, (dict, bool, str, bytes, type)):
+            js = JsonSchema(schema, **schema_options)
+            return js, js.model
+        raise TypeError(f"schema must be a dict, JSON text, a pydantic class or a JsonSchema, "
+                        f"not {type(schema).__name__}")
+    if regex is not None:
+        if isinstance(regex, Regex):
+            return regex, None
+        if isinstance(regex, str):
+            return Regex(regex), None
+        raise TypeError(f"regex must be a str or structgen.Regex, not {type(regex).__name__}")
+    if grammar is not None:
+        if isinstance(grammar, (Lark, Grammar, GrammarIR)) or hasattr(grammar, "to_ir"):
+            return grammar, None
+        import os
+
+        if isinstance(grammar, (str, os.PathLike)):
+            return Lark(grammar), None
+        raise TypeError(f"grammar must be Lark text, a .lark path, a shipped grammar name, a Lark or a Grammar, "
+                        f"not {type(grammar).__name__}")
+    return None, None
+
+
+def eos_ids_for(model: Any, tokenizer: Any, eos_token_id: int | Sequence[int] | None = None) -> list[int]:
+    """The EOS ids: ``eos_token_id`` when given, else the model's
+    ``generation_config.eos_token_id`` (one id or several), else the tokenizer's.
+    Raises ``ValueError`` when there is none."""
+    if eos_token_id is None:
+        gc = getattr(model, "generation_config", None)
+        eos_token_id = getattr(gc, "eos_token_id", None) if gc is not None else None
+    if eos_token_id is None:
+        eos_token_id = getattr(tokenizer, "eos_token_id", None)
+    if eos_token_id is None:
+        raise ValueError("no EOS token: neither the model's generation_config nor the tokenizer names one; "
+                         "pass eos_token_id=")
+    ids = [eos_token_id] if isinstance(eos_token_id, (int, np.integer)) else list(eos_token_id)
+    if not ids:
+        raise ValueError("eos_token_id is an empty list")
+    return sorted({int(i) for i in ids})
+
+
+def vocab_for(tokenizer: Any, eos_ids: Sequence[int] | None = None, *, explicit: bool = True) -> Any:
+    """The :class:`~structgen.Vocabulary` of ``tokenizer`` ending on ``eos_ids``.
+
+    The tokenizer's default vocabulary (cached on it by :func:`structgen.compile`) is
+    reused when the EOS ids are the tokenizer's own; other EOS sets are built once and
+    cached on the tokenizer too.  EOS ids are never text: when ``explicit`` is false
+    (the ids came from the model's configuration, not from the caller) an id that is a
+    text token of the tokenizer raises ``ValueError``, because making it EOS would
+    silently remove that text from the language; pass ``eos_token_id=`` to confirm."""
+    from .api import _as_vocab
+    from .vocab import Vocabulary
+
+    base = _as_vocab(tokenizer)
+    if eos_ids is None or sorted(int(e) for e in base.eos_ids) == sorted(eos_ids):
+        return base
+    key = tuple(sorted(eos_ids))
+    if not explicit:
+        for e in key:
+            if 0 <= e < base.size and base.is_text[e]:
+                raise ValueError(
+                    f"the model's eos_token_id {e} is the text token {base.token_bytes[e]!r} of this tokenizer; "
+                    f"the model and tokenizer disagree (pass eos_token_id= explicitly to end on it anyway)")
+    cache = getattr(tokenizer, "_structgen_vocabs", None)
+    if cache is None:
+        cache = {}
+        try:
+            tokenizer._structgen_vocabs = cache
+        except AttributeError:
+            pass
+    vocab = cache.get(key)
+    if vocab is None:
+        vocab = cache[key] = Vocabulary.from_tokenizer(tokenizer, eos_token_ids=list(key))
+    return vocab
+
+
+def check_logits_width(vocab: Any, width: int) -> None:
+    """Check that logits of ``width`` columns fit ``vocab``.
+
+    Wider logits (padded vocabulary) are fine: the ids past the vocabulary are always
+    masked.  Narrower logits are fine only when every id cut off is neither text nor
+    EOS (e.g. a tokenizer with one more special token than the model); otherwise
+    ``ValueError``."""
+    if width >= vocab.size:
+        return
+    cut_text = np.flatnonzero(vocab.is_text[width:])
+    if cut_text.size:
+        i = int(cut_text[0]) + width
+        raise ValueError(f"the model's logits have {width} columns but the tokenizer's text token {i} "
+                         f"({vocab.token_bytes[i]!r}) lies beyond them")
+    if (vocab.eos_ids >= width).any():
+        raise ValueError(f"the model's logits have {width} columns but EOS id {int(vocab.eos_ids.max())} lies beyond them")
+
+
+# ---------------------------------------------------------------------- prompts
+
+
+def _is_messages(x: Any) -> bool:
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(isinstance(m, dict) for m in x)
+
+
+def encode_prompts(tokenizer: Any, prompt: Any) -> tuple[list[list[int]], bool]:
+    """Token ids of each prompt, and whether ``prompt`` was a batch.
+
+    ``prompt``: a ``str`` (tokenized with the tokenizer's special tokens, e.g. BOS), a
+    chat (a list of ``{"role", "content"}`` dicts, rendered with the tokenizer's chat
+    template and ``add_generation_prompt=True``), or a list of those (a batch).  Raises
+    ``ValueError`` for an empty prompt or batch, or a chat with a tokenizer that has no
+    ``chat_template``, and ``TypeError`` for anything else."""
+    if isinstance(prompt, str) or _is_messages(prompt):
+        items, batch = [prompt], False
+    elif isinstance(prompt, (list, tuple)):
+        if not prompt:
+            raise ValueError("empty batch of prompts")
+        items, batch = list(prompt), True
+    else:
+        raise TypeError(f"prompt must be a str, a list of chat messages, or a list of those, "
+                        f"not {type(prompt).__name__}")
+    out = []
+    for i, p in enumerate(items):
+        if isinstance(p, str):
+            ids = list(tokenizer(p, add_special_tokens=True)["input_ids"])
+        elif _is_messages(p):
+            if not getattr(tokenizer, "chat_template", None):
+                raise ValueError("prompt is a list of chat messages but the tokenizer has no chat_template; "
+                                 "set tokenizer.chat_template or pass the prompt as a str")
+            text = tokenizer.apply_chat_template(list(p), add_generation_prompt=True, tokenize=False)
+            ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
+        else:
+            raise TypeError(f"prompt[{i}] must be a str or a list of chat messages, not {type(p).__name__}")
+        if not ids:
+            raise ValueError(f"prompt[{i}] is empty (no tokens); give at least one token of context")
+        out.append([int(t) for t in ids])
+    return out, batch
+
+
+# ---------------------------------------------------------------------- sampling
+
+
+def _check_sampling(max_tokens: int, temperature: float, top_p: float, top_k: int) -> None:
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, (int, np.integer)) or max_tokens < 1:
+        raise ValueError(f"max_tokens must be a positive int, got {max_tokens!r}")
+    if not (isinstance(temperature, (int, float)) and np.isfinite(temperature) and temperature >= 0):
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
+    if not (isinstance(top_p, (int, float)) and 0 < top_p <= 1):
+        raise ValueError(f"top_p must be in (0, 1], got {top_p!r}")
+    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 0:
+        raise ValueError(f"top_k must be an int >= 0 (0: off), got {top_k!r}")
+
+
+def _filter_top_k_top_p(logp: Any, top_k: int, top_p: float) -> Any:
+    """Set the log-probabilities outside the top-k / top-p nucleus to -inf (rows of a
+    masked, normalised (n, V) float32 tensor; the most likely token always stays)."""
+    import torch
+
+    if 0 < top_k < logp.shape[-1]:
+        kth = torch.topk(logp, top_k, dim=-1).values[:, -1:]
+        logp = logp.masked_fill(logp < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_lp, order = torch.sort(logp, dim=-1, descending=True)
+        probs = sorted_lp.exp()
+        before = probs.cumsum(dim=-1) - probs  # mass of the tokens ranked above
+        drop_sorted = before >= top_p
+        drop_sorted[:, 0] = False
+        drop = torch.zeros_like(drop_sorted).scatter_(-1, order, drop_sorted)
+        logp = logp.masked_fill(drop, float("-inf"))
+    return logp
+
+
+def _sample_rows(logp: Any, generator: Any) -> Any:
+    """One draw from ``softmax(logp)`` per row of a (n, k) tensor with a finite entry
+    in every row, by inverse CDF (one exp, one cumsum and a binary search per row)."""
+    import torch
+
+    cdf = logp.exp().cumsum_(dim=-1)
+    total = cdf[:, -1:].contiguous()
+    u = torch.rand(total.shape, generator=generator, device=logp.device) * total
+    ids = torch.searchsorted(cdf, u, right=True)
+    # u rounded up to the total: take the token that completes the total (prob > 0).
+    return torch.where(ids >= logp.shape[-1], torch.searchsorted(cdf, total, right=False), ids)[:, 0]
+
+
+def _choose(logits: Any, bitmask: np.ndarray | None, temperature: float, top_k: int, top_p: float,
+            generator: Any) -> np.ndarray:
+    """Next token per row of ``logits`` (n, V) under ``bitmask`` (n, W) or no mask.
+
+    Returns int64[n]; -1 where the mask allows no token."""
+    import torch
+
+    from .bitmask import masked_argmax, masked_log_softmax
+
+    if bitmask is None:
+        if temperature == 0:
+            return logits.argmax(dim=-1).cpu().numpy().astype(np.int64)
+        logp = torch.log_softmax(logits.float() / temperature, dim=-1)
+    elif temperature == 0:
+        out = masked_argmax(logits, bitmask)
+        return np.asarray(out.cpu().numpy() if hasattr(out, "cpu") else out, dtype=np.int64)
+    else:
+        logp = masked_log_softmax(logits, bitmask, temperature)
+    # Per row, only over the tokens still possible: masks usually leave a few, and
+    # top-k/top-p (a sort) and the inverse-CDF draw then cost next to nothing.
+    ids = np.full(logp.shape[0], -1, dtype=np.int64)
+    host = logp.numpy() if logp.device.type == "cpu" else None
+    for r in range(logp.shape[0]):
+        if host is not None:  # numpy finds the finite entries several times faster
+            idx = np.flatnonzero(host[r] > -np.inf)
+            sub = torch.from_numpy(host[r, idx])[None, :]
+        else:
+            idx = torch.nonzero(logp[r] > float("-inf")).squeeze(1)
+            sub = logp[r, idx][None, :]
+        if idx.shape[0] == 0:
+            continue
+        if top_k or top_p < 1.0:
+            sub = _filter_top_k_top_p(sub, top_k, top_p)
+        ids[r] = int(idx[int(_sample_rows(sub, generator)[0])])
+    return ids
+
+
+# ---------------------------------------------------------------------- decoding
+
+
+@dataclass
+class _Row:
+    prompt: list[int]
+    matcher: Any
+    tokens: list[int] = field(default_factory=list)
+    forced: int = 0
+    done: bool = False
+    stop_reason: str = ""
+    n_real: int = 0  # tokens of this row in the KV cache that are not padding
+
+
+def _matcher_finished(m: Any) -> bool:
+    """Nothing but EOS can follow (the cheap accepting test first)."""
+    return m.is_accepting() and m.is_finished()
+
+
+def _jump_forward(row: _Row, vocab: Any, budget: int) -> list[int]:
+    """Advance ``row.matcher`` over the forced text's canonical tokens, following the
+    module's policy; returns the tokens consumed (at most ``budget``)."""
+    m = row.matcher
+    if budget <= 0:
+        return []
+    data = m.forced_bytes()
+    if not data:
+        return []
+    ids = vocab.encode(data)
+    for i, t in enumerate(ids):
+        if not m.advance(t):
+            m.rollback(i)
+            raise StructgenError(
+                f"engine inconsistency: the canonical token {t} ({vocab.token_bytes[t]!r}) of the forced text "
+                f"{data!r} was rejected by the matcher that forced it")
+    keep = len(ids) if _matcher_finished(m) else len(ids) - 1
+    keep = min(keep, budget)
+    if keep < len(ids):
+        m.rollback(len(ids) - keep)
+    return ids[:keep]
+
+
+def _no_token_error(row: _Row, vocab: Any) -> StructgenError:
+    text = vocab.decode_bytes(row.tokens)[-200:]
+    return StructgenError(
+        f"the constraint allows no token after {len(row.tokens)} generated tokens (text ends {text!r}) although "
+        f"the text is not complete: this is an engine bug, please report the constraint")
+
+
+def _forward_kwargs(model: Any) -> tuple[str, bool]:
+    """The name of the model's KV-cache argument (``cache`` in transformers 5.2x,
+    ``past_key_values`` before) and whether it takes ``logits_to_keep``."""
+    params = inspect.signature(model.forward).parameters
+    cache_name = "cache" if "cache" in params else "past_key_values"
+    return cache_name, "logits_to_keep" in params
+
+
+def _model_forward(model: Any, cache: Any, chunk_rows: list[list[int]], rows: list[_Row], attn: Any,
+                   pad_id: int, forward_kwargs: tuple[str, bool]) -> tuple[Any, Any, Any]:
+    """One forward pass over new tokens: ``chunk_rows[b]`` (possibly empty) for each row,
+    left-padded to a common width.  Returns (last logits (B, V) float32, cache,
+    attention mask)."""
+    import torch
+
+    B = len(rows)
+    n = max(1, max(len(c) for c in chunk_rows))
+    ids = np.full((B, n), pad_id, dtype=np.int64)
+    mask = np.zeros((B, n), dtype=np.int64)
+    pos = np.ones((B, n), dtype=np.int64)
+    for b, c in enumerate(chunk_rows):
+        k = len(c)
+        if k:
+            ids[b, n - k:] = c
+            mask[b, n - k:] = 1
+            pos[b, n - k:] = np.arange(rows[b].n_real, rows[b].n_real + k)
+            rows[b].n_real += k
+    device = model.device
+    new_mask = torch.from_numpy(mask).to(device)
+    attn = new_mask if attn is None else torch.cat([attn, new_mask], dim=1)
+    cache_name, use_logits_to_keep = forward_kwargs
+    kwargs = {"input_ids": torch.from_numpy(ids).to(device), "attention_mask": attn,
+              "position_ids": torch.from_numpy(pos).to(device), cache_name: cache, "use_cache": True}
+    if use_logits_to_keep:
+        kwargs["logits_to_keep"] = 1
+    out = model(**kwargs)
+    logits = out.logits[:, -1, :].to(dtype=torch.float32)
+    new_cache = out.get("cache") if out.get("cache") is not None else out.get("past_key_values")
+    return logits, new_cache, attn
+
+
+def generate(
+    model: Any,
+    tokenizer: Any,
+    prompt: Any,
+    *,
+    schema: Any = None,
+    regex: Any = None,
+    grammar: Any = None,
+    max_tokens: int = 256,
+    temperature: float = 0.0,
+    top_p: float = 1.0,
+    top_k: int = 0,
+    seed: int | None = None,
+    jump_forward: bool = True,
+    eos_token_id: int | Sequence[int] | None = None,
+    logit_bias: dict[int, float] | None = None,
+    progress: bool = False,
+    **schema_options: Any,
+) -> GenerationResult | list[GenerationResult]:
+    """Generate text from ``model`` that satisfies a constraint.
+
+    ``model``: any Hugging Face causal LM (``model(input_ids, attention_mask,
+    position_ids, past_key_values)`` returning ``.logits``); ``tokenizer``: its fast
+    tokenizer.  ``prompt``: a ``str``, a chat (list of message dicts; needs the
+    tokenizer's chat template), or a list of those (a batch: the result is then a list,
+    one :class:`GenerationResult` per prompt, in order).
+
+    The constraint: at most one of ``schema`` (JSON Schema dict or text, pydantic
+    class, ``JsonSchema``; ``schema_options`` such as ``whitespace="compact"`` go to
+    ``JsonSchema``), ``regex`` and ``grammar`` (see :func:`resolve_constraint`); none
+    generates unconstrained text.
+
+    ``max_tokens``: generated tokens per prompt, forced ones included, EOS not.
+    ``temperature=0`` is greedy; otherwise softmax sampling at that temperature, with
+    ``top_k`` (0: off) and ``top_p`` (1: off) applied after masking, from a
+    ``torch.Generator`` seeded with ``seed`` (None: torch's global RNG).  One generator
+    serves the whole batch, so a row's sample depends on the batch it is in.
+    ``jump_forward``: feed forced text without sampling it (see the module docstring).
+    ``eos_token_id``: the ids that end generation (default: the model's generation
+    config, else the tokenizer's).  ``logit_bias``: ``{token_id: bias}`` added to the
+    logits before masking (a token the constraint forbids stays forbidden; e.g. a
+    positive bias on EOS ends the text as soon as it may end).  ``progress``: show a
+    tqdm progress bar (on stderr).
+
+    Raises ``ValueError``/``TypeError`` for bad arguments, :class:`CompileError` for a
+    constraint that does not compile, :class:`StructgenError` on an engine failure
+    (no allowed token in an unfinished state).  Hitting ``max_tokens`` does not raise:
+    it gives ``stop_reason="length"``."""
+    import torch
+
+    from .api import compile as compile_constraint
+
+    t0 = time.perf_counter()
+    _check_sampling(max_tokens, temperature, top_p, top_k)
+    constraint, pyd_model = resolve_constraint(schema, regex, grammar, **schema_options)
+    prompts, batch = encode_prompts(tokenizer, prompt)
+    explicit = eos_token_id is not None
+    eos = eos_ids_for(model, tokenizer, eos_token_id)
+    vocab = vocab_for(tokenizer, eos, explicit=explicit)
+    eos_set = frozenset(eos)
+    compiled = compile_constraint(constraint, vocab) if constraint is not None else None
+
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos[0]
+    generator = None
+    if temperature > 0 and seed is not None:
+        generator = torch.Generator(device=model.device).manual_seed(int(seed))
+    fwd = _forward_kwargs(model)
+    bias_ids = bias_vals = None
+    if logit_bias:
+        bias_ids = torch.tensor([int(k) for k in logit_bias], dtype=torch.long)
+        bias_vals = torch.tensor([float(v) for v in logit_bias.values()], dtype=torch.float32)
+        if not torch.isfinite(bias_vals).all():
+            raise ValueError("logit_bias values must be finite (the constraint does the masking)")
+
+    rows = [_Row(prompt=p, matcher=compiled.matcher() if compiled is not None else None) for p in prompts]
+    mask_time = 0.0
+    # Text forced from the very start goes in with the prompt.
+    chunks = []
+    for r in rows:
+        forced = []
+        if compiled is not None and jump_forward:
+            ts = time.perf_counter()
+            forced = _jump_forward(r, vocab, max_tokens)
+            mask_time += time.perf_counter() - ts
+            r.tokens += forced
+            r.forced += len(forced)
+        chunks.append(r.prompt + forced)
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=max_tokens, unit="tok", desc="structgen", leave=False)
+    ttft = None
+    n_forward = 0
+    bitmask = compiled.allocate_bitmask(len(rows)) if compiled is not None else None
+    try:
+        with torch.inference_mode():
+            logits, cache, attn = _model_forward(model, None, chunks, rows, None, pad_id, fwd)
+            n_forward += 1
+            if compiled is not None:
+                check_logits_width(vocab, logits.shape[-1])
+            if bias_ids is not None:
+                bad = [int(i) for i in bias_ids if not 0 <= int(i) < logits.shape[-1]]
+                if bad:
+                    raise ValueError(f"logit_bias: token id {bad[0]} is outside the logits (0..{logits.shape[-1] - 1})")
+                bias_ids, bias_vals = bias_ids.to(logits.device), bias_vals.to(logits.device)
+            for r in rows:  # forced text may already have finished a row
+                if r.matcher is not None and _matcher_finished(r.matcher):
+                    r.done, r.stop_reason = True, "eos"
+                elif len(r.tokens) >= max_tokens:
+                    r.done, r.stop_reason = True, "length"
+            while True:
+                active = [b for b, r in enumerate(rows) if not r.done]
+                if not active:
+                    break
+                ts = time.perf_counter()
+                bm = None
+                if compiled is not None:
+                    bm = bitmask[: len(active)]
+                    for k, b in enumerate(active):
+                        rows[b].matcher.fill_bitmask(bm[k])
+                mask_time += time.perf_counter() - ts
+                sel = logits if len(active) == len(rows) else logits[torch.as_tensor(active, device=logits.device)]
+                if bias_ids is not None:
+                    sel[:, bias_ids] += bias_vals
+                chosen = _choose(sel, bm, temperature, top_k, top_p, generator)
+                if ttft is None:
+                    ttft = time.perf_counter() - t0
+                ts = time.perf_counter()
+                chunks = [[] for _ in rows]
+                for k, b in enumerate(active):
+                    r = rows[b]
+                    t = int(chosen[k])
+                    if t < 0:
+                        if r.matcher is None:
+                            raise StructgenError("the model's logits are -inf for every token")
+                        raise _no_token_error(r, vocab)
+                    if t in eos_set:
+                        r.done, r.stop_reason = True, "eos"
+                        continue
+                    if r.matcher is not None and not r.matcher.advance(t):
+                        raise StructgenError(f"engine inconsistency: token {t} was allowed by the mask but the "
+                                             f"matcher rejected it")
+                    r.tokens.append(t)
+                    new = [t]
+                    if r.matcher is not None:
+                        if jump_forward:
+                            forced = _jump_forward(r, vocab, max_tokens - len(r.tokens))
+                            r.tokens += forced
+                            r.forced += len(forced)
+                            new += forced
+                        if _matcher_finished(r.matcher):
+                            r.done, r.stop_reason = True, "eos"
+                            continue
+                    if len(r.tokens) >= max_tokens:
+                        r.done, r.stop_reason = True, "length"
+                        continue
+                    chunks[b] = new
+                mask_time += time.perf_counter() - ts
+                if bar is not None:
+                    bar.update(max(len(r.tokens) for r in rows) - bar.n)
+                if not any(chunks):
+                    break
+                logits, cache, attn = _model_forward(model, cache, chunks, rows, attn, pad_id, fwd)
+                n_forward += 1
+    finally:
+        if bar is not None:
+            bar.close()
+
+    elapsed = time.perf_counter() - t0
+    results = []
+    for r in rows:
+        data = vocab.decode_bytes(r.tokens)
+        results.append(GenerationResult(
+            text=data.decode("utf-8", errors="replace"), data=data, tokens=list(r.tokens),
+            stop_reason=r.stop_reason, prompt_tokens=len(r.prompt), forced_tokens=r.forced,
+            ttft=ttft if ttft is not None else elapsed, elapsed=elapsed, mask_time=mask_time,
+            forward_passes=n_forward, constrained=compiled is not None, schema_model=pyd_model))
+    return results if batch else results[0]
