@@ -71,6 +71,8 @@ slice and one for the remaining tokens, each starting with its root node:
     4 absorb int8[n_base*n_slices]  cache: base state stays alive on the whole slice
     5 tok_off int64[V+1]  6 tok_data uint8[...]  token bytes
     7 eos int32[...]
+    8 combo uint32[2**n_slices, n_words]  9 combo_ok uint8[2**n_slices]: the union of
+      the masks of each combination of absorbed slices, computed on first use
 
 Negative return codes below ``NEED_*`` ask the Python caller to grow a table and
 call again; the kernels never leave committed state half-updated.
@@ -110,7 +112,7 @@ _M_N_ABSORB = 5  # statistics: slice checks of base states computed
 # (address, shape0, shape1) of one C-contiguous array; the owner keeps the arrays
 # alive (see ``structgen.matcher``) and rebuilds the table when an array is replaced.
 #
-#   gt (grammar): G[0:16] L[16:25] T[25:29] X[29:37]      mt (matcher): E[0:14]
+#   gt (grammar): G[0:16] L[16:25] T[25:29] X[29:39]      mt (matcher): E[0:14]
 #   st (thread scratch): S[0:14]
 
 
@@ -874,13 +876,37 @@ def fill_mask(gt, mt, st, k, ls, out, check_eos):
     roots = _i32(gt, 29)
     masks = _u32_2d(gt, 30)
     eos = _i32(gt, 36)
+    combo = _u32_2d(gt, 37)
+    combo_ok = _u8(gt, 38)
+    frozen = _i64(gt, 23)[_M_FROZEN]
     n_sl = roots.shape[0] - 2
-    out[:] = 0
+    absorbed = 0
+    for sl in range(n_sl):
+        if _absorbs(gt, mt, st, ls, sl):
+            absorbed |= 1 << sl
+    if absorbed == 0:
+        out[:] = 0
+    elif combo_ok[absorbed] or not frozen:
+        # the union of the absorbed slices' masks, computed once per combination
+        if not combo_ok[absorbed]:
+            row = combo[absorbed]
+            row[:] = 0
+            for sl in range(n_sl):
+                if (absorbed >> sl) & 1:
+                    m = masks[sl]
+                    for w in range(row.shape[0]):
+                        row[w] |= m[w]
+            combo_ok[absorbed] = 1
+        out[:] = combo[absorbed]
+    else:  # batched filling: no shared writes
+        out[:] = 0
+        for sl in range(n_sl):
+            if (absorbed >> sl) & 1:
+                m = masks[sl]
+                for w in range(out.shape[0]):
+                    out[w] |= m[w]
     for sl in range(n_sl + 1):
-        if sl < n_sl and _absorbs(gt, mt, st, ls, sl):
-            m = masks[sl]
-            for w in range(out.shape[0]):
-                out[w] |= m[w]
+        if sl < n_sl and (absorbed >> sl) & 1:
             continue
         r = _walk(gt, mt, st, sl, k, ls, out)
         if r != 0:

@@ -82,7 +82,7 @@ class Grammar:
         lx = self.lexer
         sl = self.slices
         return _table((*self.tables.G, *lx.L, *sl.forest, sl.roots, sl.masks, sl.sl_trans, sl.sl_start,
-                       self._absorb, self._tok_off, self._tok_data, self.eos_ids))
+                       self._absorb, self._tok_off, self._tok_data, self.eos_ids, sl.combo, sl.combo_ok))
 
     def _grow_lexer(self) -> None:
         """Enlarge the lexer cache (caller holds the lock) and refresh the table."""

@@ -22,7 +22,13 @@ import numpy as np
 from numba import njit
 
 #: Slice definitions, in claim order (a token belongs to the first that matches it).
+#: All are JSON string content; the first three catch the words and numbers that
+#: identifier-like patterns (``^[a-z0-9-]+$``, ``\w+``, hex, digits) allow, the last
+#: three the rest, by length, so bounded strings (``maxLength``) still use them.
 SLICE_PATTERNS: tuple[str, ...] = (
+    r"[a-z]{1,10}",
+    r"[0-9]{1,10}",
+    r"[A-Za-z0-9_]{1,10}",
     r'[^"\\\x00-\x1f\x7f]{1,10}',
     r'[^"\\\x00-\x1f\x7f]{11,30}',
     r'[^"\\\x00-\x1f\x7f]{31,}',
@@ -35,6 +41,8 @@ class VocabSlices:
 
     roots: np.ndarray  # int32[n+2]
     masks: np.ndarray  # uint32[n, n_words]
+    combo: np.ndarray  # uint32[2**n, n_words], filled on first use by the kernel
+    combo_ok: np.ndarray  # uint8[2**n]
     forest: tuple  # (node, tok_off, toks, rootkids) of all tries, concatenated (see _engine)
     sl_trans: np.ndarray  # int32[n_states*256]
     sl_start: np.ndarray  # int32[n]
@@ -140,6 +148,8 @@ def vocab_slices(vocab, patterns: tuple[str, ...] = SLICE_PATTERNS) -> VocabSlic
             np.bitwise_or.at(masks[sl], ids >> 5, (np.uint32(1) << (ids & 31).astype(np.uint32)))
         tries.append(vocab.sub_trie(sel))
     forest, roots = _concat_forest(tries)
-    out = VocabSlices(roots, masks, forest, trans, starts, tuple(counts))
+    combo = np.zeros((1 << n, n_words), dtype=np.uint32)
+    combo_ok = np.zeros(1 << n, dtype=np.uint8)
+    out = VocabSlices(roots, masks, combo, combo_ok, forest, trans, starts, tuple(counts))
     per_vocab[patterns] = out
     return out
