@@ -50,9 +50,12 @@ never containing surrogates (U+D800..U+DFFF cannot be encoded in UTF-8).
 from __future__ import annotations
 
 import functools
+import itertools
+import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -63,14 +66,97 @@ MAX_CODE = 0x10FFFF
 Ranges = tuple[tuple[int, int], ...]
 
 # ---------------------------------------------------------------------------
+# caches of sub-results shared between patterns
+
+
+class PartCache:
+    """A bounded memo of sub-results that patterns share (parsed groups and
+    character classes, case-folding closures, UTF-8 automata of code-point sets ...).
+
+    Only proper parts of a pattern are stored, never a whole terminal's result.  When
+    full, the older half of the entries is dropped.  Every instance is registered, so
+    :func:`clear_part_caches` (and the benchmark's snapshots) reach them all.
+    """
+
+    __slots__ = ("name", "maxsize", "data")
+
+    def __init__(self, name: str, maxsize: int):
+        self.name = name
+        self.maxsize = maxsize
+        self.data: dict[Any, Any] = {}
+        _PART_CACHES.append(self)
+
+    def put(self, key: Any, value: Any) -> None:
+        data = self.data
+        if len(data) >= self.maxsize:
+            for old in list(itertools.islice(data, len(data) // 2 + 1)):
+                del data[old]
+        data[key] = value
+
+
+_PART_CACHES: list[PartCache] = []
+
+
+def part_cached(maxsize: int) -> Callable:
+    """Decorator: memoize a function of hashable positional arguments in a :class:`PartCache`."""
+
+    def deco(fn: Callable) -> Callable:
+        cache = PartCache(f"{fn.__module__}.{fn.__qualname__}", maxsize)
+        data = cache.data
+
+        @functools.wraps(fn)
+        def wrapper(*args):
+            got = data.get(args, _MISSING)
+            if got is _MISSING:
+                got = fn(*args)
+                cache.put(args, got)
+            return got
+
+        wrapper.part_cache = cache  # type: ignore[attr-defined]
+        return wrapper
+
+    return deco
+
+
+_MISSING = object()
+
+
+def clear_part_caches() -> None:
+    """Empty every :class:`PartCache` (regex parts and DFA fragments)."""
+    for c in _PART_CACHES:
+        c.data.clear()
+
+
+def snapshot_part_caches() -> list[dict[Any, Any]]:
+    """Copies of every :class:`PartCache`'s entries (for :func:`restore_part_caches`)."""
+    return [dict(c.data) for c in _PART_CACHES]
+
+
+def restore_part_caches(snapshot: list[dict[Any, Any]]) -> None:
+    """Put every :class:`PartCache` back to a :func:`snapshot_part_caches` state."""
+    if len(snapshot) != len(_PART_CACHES):
+        raise ValueError(f"snapshot of {len(snapshot)} caches, {len(_PART_CACHES)} registered")
+    for c, data in zip(_PART_CACHES, snapshot):
+        c.data.clear()
+        c.data.update(data)
+
+
+# ---------------------------------------------------------------------------
 # AST
 
 
 class Node:
-    """Base class of AST nodes.  ``anchored``: the subtree holds an :class:`Anchor`."""
+    """Base class of AST nodes.  ``anchored``: the subtree holds an :class:`Anchor`.
+
+    ``shared`` (on :class:`Seq`, :class:`Alt`, :class:`Repeat`) marks a node that the
+    parser keeps in its group cache: the same object may appear in many patterns, so
+    the DFA compiler caches its automaton fragment.  Nodes are never mutated after
+    construction (apart from that flag and :attr:`Chars.fragment`, a cache slot).
+    """
 
     __slots__ = ()
     anchored = False
+    shared = False
 
 
 class Chars(Node):
@@ -89,11 +175,12 @@ class Chars(Node):
 class Seq(Node):
     """Concatenation; ``Seq(())`` is the empty string."""
 
-    __slots__ = ("items", "anchored")
+    __slots__ = ("items", "anchored", "shared")
 
     def __init__(self, items: tuple[Node, ...]):
         self.items = items
         self.anchored = any(it.anchored for it in items)
+        self.shared = False
 
     def __repr__(self) -> str:
         return f"Seq({list(self.items)!r})"
@@ -102,11 +189,12 @@ class Seq(Node):
 class Alt(Node):
     """Alternation (union)."""
 
-    __slots__ = ("items", "anchored")
+    __slots__ = ("items", "anchored", "shared")
 
     def __init__(self, items: tuple[Node, ...]):
         self.items = items
         self.anchored = any(it.anchored for it in items)
+        self.shared = False
 
     def __repr__(self) -> str:
         return f"Alt({list(self.items)!r})"
@@ -115,13 +203,14 @@ class Alt(Node):
 class Repeat(Node):
     """``item{lo,hi}``; ``hi is None`` means unbounded."""
 
-    __slots__ = ("item", "lo", "hi", "anchored")
+    __slots__ = ("item", "lo", "hi", "anchored", "shared")
 
     def __init__(self, item: Node, lo: int, hi: int | None):
         self.item = item
         self.lo = lo
         self.hi = hi
         self.anchored = item.anchored
+        self.shared = False
 
     def __repr__(self) -> str:
         return f"Repeat({self.item!r}, {self.lo}, {self.hi})"
@@ -300,7 +389,7 @@ def _preimage(t: Ranges, kind: str) -> Ranges:
 _ASCII_LETTERS: Ranges = ((0x41, 0x5A), (0x61, 0x7A))
 
 
-@functools.lru_cache(maxsize=1024)
+@part_cached(1024)
 def python_casefold_closure(s: Ranges, ascii_only: bool) -> Ranges:
     """The characters ``re`` matches with ``IGNORECASE`` for the pattern set ``s``.
 
@@ -321,7 +410,7 @@ def python_casefold_closure(s: Ranges, ascii_only: bool) -> Ranges:
     return _preimage(low, "py")
 
 
-@functools.lru_cache(maxsize=1024)
+@part_cached(1024)
 def ecma_casefold_closure(s: Ranges) -> Ranges:
     """``{c : Canonicalize(c) in Canonicalize(s)}`` with simple case folding (``/iu``)."""
     return _preimage(_image(s, "fold"), "fold")
@@ -442,13 +531,31 @@ _UNSUPPORTED_REASONS = {
 _ECMA_BIT = 1 << 10
 
 
-@functools.lru_cache(maxsize=8192)
+@part_cached(8192)
 def _literal_node(cp: int, mode: int) -> Chars:
     """The (shared) node of one pattern character; ``mode`` holds the I, A and ECMA bits."""
     s: Ranges = ((cp, cp),)
     if mode & _I:
         s = ecma_casefold_closure(s) if mode & _ECMA_BIT else python_casefold_closure(s, bool(mode & _A))
     return Chars(_no_surrogates(s))
+
+
+# Parsed groups ``(text, flags, ecma) -> (node, height)`` and character classes
+# ``(text, flags & (I|A), ecma) -> Chars``, shared by every pattern that spells them
+# alike (e.g. the JSON string character class in every string terminal).
+_GROUPS = PartCache("regex groups", 4096)
+_CLASSES = PartCache("regex classes", 4096)
+# Tokens that can hide a parenthesis (escapes, classes), and parentheses: pairs the
+# parentheses of a pattern without parsing it (x-mode and (?#...) comments aside).
+_PY_SCAN = re.compile(r"\\.|\[\^?\]?(?:\\.|[^\\\]])*\]|[()]", re.S)
+_ECMA_SCAN = re.compile(r"\\.|\[\^?(?:\\.|[^\\\]])*\]|[()]", re.S)
+_PY_CLASS = re.compile(r"\[\^?\]?(?:\\.|[^\\\]])*\]", re.S)
+_ECMA_CLASS = re.compile(r"\[\^?(?:\\.|[^\\\]])*\]", re.S)
+_NO_GROUP_CACHE = re.compile(r"\(\?[a-zA-Z-]*x|\(\?#")
+# A run of literal characters outside x-mode: plain characters and escaped ASCII
+# punctuation or non-ASCII characters (both dialects read ``\\`` + such a character as it).
+_RUN = re.compile(r"(?:[^\\\[\](){}|*+?.^$]|\\[^A-Za-z0-9])+", re.S)
+_RUN_STOP = frozenset("[](){}|*+?.^$")
 
 
 def parse_flags(flags: str, dialect: str) -> int:
@@ -491,6 +598,10 @@ class _Parser:
         self.ecma = dialect == "ecma"
         self.flags = flags
         self.group_names: set[str] = set()
+        # group cache: off where comments could hide parentheses from the scanner
+        self.share = not flags & _X and _NO_GROUP_CACHE.search(pattern) is None
+        self.closes: dict[int, int] | None = None  # "(" offset -> its ")" offset
+        self.max_depth = 0  # deepest alternation() so far (for cached groups' nesting)
 
     # -- helpers
 
@@ -516,6 +627,8 @@ class _Parser:
     def alternation(self, flags: int, depth: int) -> Node:
         if depth > _MAX_DEPTH:
             raise self.error("pattern nested too deeply", self.pos)
+        if depth > self.max_depth:
+            self.max_depth = depth
         branches = []
         first = True
         while True:
@@ -547,6 +660,23 @@ class _Parser:
                 if c == "#":
                     self.pos = self.skip_until("\n", start) + 1
                     continue
+            if c not in _RUN_STOP and not flags & _X:
+                m = _RUN.match(pat, start)
+                if m is not None:  # a run of literal characters
+                    text = m.group()
+                    mode = (flags & (_I | _A)) | (_ECMA_BIT if ecma else 0)
+                    if "\\" not in text:
+                        items.extend([_literal_node(ord(ch), mode) for ch in text])
+                    else:
+                        i = 0
+                        while i < len(text):
+                            if text[i] == "\\":
+                                i += 1
+                            items.append(_literal_node(ord(text[i]), mode))
+                            i += 1
+                    self.pos = m.end()
+                    last = "atom"
+                    continue
             brace = self.brace_quantifier() if c == "{" else None
             if c in "*+?" or brace is not None:
                 lo, hi = self.quantifier(brace)
@@ -574,7 +704,7 @@ class _Parser:
                 continue
             self.pos += 1
             if c == "[":
-                node: Node = self.char_class(flags, start)
+                node: Node = self.cached_class(flags, start)
             elif c == ".":
                 if flags & _S:
                     node = Chars(ALL)
@@ -663,7 +793,50 @@ class _Parser:
             raise self.error("min repeat greater than max repeat", start, end)
         return lo, hi
 
+    def paren_close(self, start: int) -> int | None:
+        """Offset of the ``)`` that closes the ``(`` at ``start`` (None if unbalanced)."""
+        if self.closes is None:
+            closes: dict[int, int] = {}
+            stack: list[int] = []
+            for m in (_ECMA_SCAN if self.ecma else _PY_SCAN).finditer(self.pat):
+                tok = m.group()
+                if tok == "(":
+                    stack.append(m.start())
+                elif tok == ")" and stack:
+                    closes[stack.pop()] = m.start()
+            self.closes = closes
+        return self.closes.get(start)
+
     def group(self, flags: int, depth: int, can_global: bool) -> Node | int | None:
+        """Parse a group at ``pos`` (``(``); see :meth:`group_body`.
+
+        A group whose text was parsed before under the same flags is taken from the
+        group cache (unless it names a group: names must be unique per pattern; or
+        holds an anchor, whose offsets belong to its own pattern)."""
+        start = self.pos
+        close = self.paren_close(start) if self.share else None
+        if close is None:
+            return self.group_body(flags, depth, can_global)
+        key = (self.pat[start:close + 1], flags, self.ecma)
+        got = _GROUPS.data.get(key)
+        if got is not None and depth + got[1] <= _MAX_DEPTH:
+            self.pos = close + 1
+            if depth + got[1] > self.max_depth:
+                self.max_depth = depth + got[1]
+            return got[0]
+        outer = self.max_depth
+        self.max_depth = depth
+        node = self.group_body(flags, depth, can_global)
+        height = self.max_depth - depth
+        if outer > self.max_depth:
+            self.max_depth = outer
+        if (isinstance(node, (Seq, Alt, Repeat)) and not node.anchored and self.pos == close + 1
+                and "(?P" not in key[0] and "(?<" not in key[0]):
+            node.shared = True
+            _GROUPS.put(key, (node, height))
+        return node
+
+    def group_body(self, flags: int, depth: int, can_global: bool) -> Node | int | None:
         """Parse a group at ``pos`` (``(``).  Returns the node, ``None`` for a comment,
         or an ``int`` (the new flags) for Python's global inline flags."""
         pat = self.pat
@@ -785,6 +958,21 @@ class _Parser:
     def literal(self, cp: int, flags: int) -> Chars:
         """One pattern character, with case-insensitivity applied."""
         return _literal_node(cp, (flags & (_I | _A)) | (_ECMA_BIT if self.ecma else 0))
+
+    def cached_class(self, flags: int, start: int) -> Chars:
+        """:meth:`char_class`, through the class cache (``pos`` is after the ``[``)."""
+        m = (_ECMA_CLASS if self.ecma else _PY_CLASS).match(self.pat, start)
+        if m is None:
+            return self.char_class(flags, start)
+        key = (m.group(), flags & (_I | _A), self.ecma)
+        got = _CLASSES.data.get(key)
+        if got is not None:
+            self.pos = m.end()
+            return got
+        node = self.char_class(flags, start)
+        if self.pos == m.end():
+            _CLASSES.put(key, node)
+        return node
 
     def char_class(self, flags: int, start: int) -> Chars:
         """Parse after ``[``."""

@@ -485,3 +485,43 @@ def test_stored_unicode_tables_match_this_python() -> None:
             assert np.array_equal(value, stored[key]), key
         else:
             assert value == stored[key], key
+
+
+def _terminal_from_json(obj) -> "TerminalDef":
+    from structgen.ir import TerminalDef
+
+    return TerminalDef(obj["p"], literal=obj.get("l", False), dialect=obj.get("d", "python"),
+                       flags=obj.get("f", ""), search=obj.get("s", False), json_string=obj.get("j", False),
+                       intersect=tuple(_terminal_from_json(m) for m in obj.get("i", ())),
+                       exclude=tuple(_terminal_from_json(m) for m in obj.get("x", ())))
+
+
+def test_terminal_dfas_match_reference_digests() -> None:
+    """The terminals of a MaskBench sample compile to the same minimized DFAs (SHA-256 of
+    the arrays) as the compiler wrote before its caches and fast paths existed
+    (``benchmarks/terminal_compile.py --write-reference``), or to the same error."""
+    import gzip
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from structgen import dfa as _dfa
+
+    path = Path(__file__).parent / "fixtures" / "dfa_reference.jsonl.gz"
+    rows = [json.loads(line) for line in gzip.open(path, "rt", encoding="utf-8")]
+    assert len(rows) > 2000
+    bad = []
+    for rec in rows:
+        t = _terminal_from_json(rec["t"])
+        try:
+            d = _dfa.compile_terminal(t)
+        except CompileError as exc:
+            if "error" not in rec:
+                bad.append((rec["t"]["p"][:80], f"error {exc}"))
+            continue
+        h = hashlib.sha256(np.array(d.trans.shape, dtype=np.int64).tobytes())
+        for arr in (d.trans, d.accept, d.classmap):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        if rec.get("sha") != h.hexdigest()[:24]:
+            bad.append((rec["t"]["p"][:80], d.n_states, rec.get("n"), rec.get("error")))
+    assert not bad, bad[:5]
