@@ -154,6 +154,8 @@ def test_property_order_options() -> None:
               "required": ["b"], "additionalProperties": False}
     check(schema, [{"a": 1, "b": 2}, {"b": 2}], texts_bad=['{"b": 2, "a": 1}'])
     check(schema, [{"b": 2, "a": 1}], texts_bad=['{"a": 1, "b": 2}'], property_order="required_first")
+    check(schema, [{"b": 2, "a": 1}, {"a": 1, "b": 2}, {"b": 2}], [{"a": 1}],
+          texts_bad=['{"a": 1, "a": 1, "b": 2}', '{"b": 2, "b": 2}'], property_order="any")
 
 
 def test_pattern_properties_and_property_names() -> None:
@@ -318,3 +320,16 @@ def test_pydantic_model_round_trip() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         JsonSchema(Order).to_ir()
+
+
+def test_bounded_number_literals_are_capped_in_length() -> None:
+    """``max_number_padding``: equal spellings of bounded numbers stay finite."""
+    long_zeros = "7." + "0" * 40
+    schema = {"type": "integer", "minimum": 0, "maximum": 100}
+    check(schema, [0, 7, 100, 7.0], [101, 7.5], texts_ok=["7.0000000000"],
+          texts_bad=[long_zeros, "7e" + "0" * 40])
+    check(schema, texts_ok=[long_zeros], max_number_padding=None)
+    check({"enum": [1, 2, 3]}, [1, 3.0], [4], texts_ok=["3.000"], texts_bad=["3." + "0" * 30])
+    check({"const": 2.5}, [2.5], [2.4], texts_ok=["2.50"], texts_bad=["2.5" + "0" * 30])
+    # unbounded numbers keep every spelling
+    check({"type": "integer", "minimum": 0}, texts_ok=[long_zeros])

@@ -204,6 +204,57 @@ class Facts:
 
 
 _TRIVIAL = Facts()
+
+
+def merge_all(items: list) -> "Facts":
+    """The conjunction of many facts (without their conj/disj/paths), in one pass."""
+    nontrivial = [f for f in items if not f.is_trivial()]
+    if not nontrivial:
+        return _TRIVIAL
+    if len(nontrivial) == 1:
+        f = nontrivial[0]
+        return replace(f, conj=(), disj=(), paths=()) if (f.conj or f.disj or f.paths) else f
+    types = ALL_TYPES
+    num = NumberConstraint()
+    max_len = max_items = max_props = None
+    tup: dict[str, tuple] = {k: () for k in _TUPLE_FIELDS}
+    required: dict = {}
+    forbidden: set = set()
+    min_len = min_items = min_props = 0
+    int_forms_only = non_integer = closed = False
+    unique = None
+    num_path = ""
+    for f in nontrivial:
+        if f.types != ALL_TYPES:
+            types = intersect_types(types, f.types)
+        if f.num != _TRIVIAL.num:
+            num = num.tighten(f.num)
+        for k in _TUPLE_FIELDS:
+            v = getattr(f, k)
+            if v:
+                tup[k] = tup[k] + v
+        for k in f.required:
+            required[k] = None
+        forbidden |= f.forbidden
+        min_len = max(min_len, f.min_len)
+        min_items = max(min_items, f.min_items)
+        min_props = max(min_props, f.min_props)
+        max_len = _min_opt(max_len, f.max_len)
+        max_items = _min_opt(max_items, f.max_items)
+        max_props = _min_opt(max_props, f.max_props)
+        int_forms_only = int_forms_only or f.int_forms_only
+        non_integer = non_integer or f.non_integer
+        closed = closed or f.closed
+        unique = unique or f.unique
+        num_path = num_path or f.num_path
+    return Facts(types=types, num=num, max_len=max_len, max_items=max_items, max_props=max_props,
+                 min_len=min_len, min_items=min_items, min_props=min_props, required=tuple(required),
+                 forbidden=frozenset(forbidden), int_forms_only=int_forms_only, non_integer=non_integer,
+                 closed=closed, unique=unique, num_path=num_path, **tup)
+
+
+_TUPLE_FIELDS = ("enums", "not_values", "patterns", "not_patterns", "formats", "not_formats", "not_multiple",
+                 "arr", "contains", "unevaluated_items", "obj", "property_names", "unevaluated_props")
 _FIELDS = tuple(f.name for f in fields(Facts) if f.name not in ("conj", "disj", "paths"))
 EMPTY_FACTS = Facts(types=frozenset())
 
@@ -793,5 +844,5 @@ def canonical_value_key(v) -> str:
 
 
 ValidatorFn = Callable[[object], bool]
-__all__ = ["Atom", "Facts", "Parser", "Unsupported", "ArrClause", "ObjClause", "Disj", "ALL_TYPES",
+__all__ = ["Atom", "Facts", "Parser", "merge_all", "Unsupported", "ArrClause", "ObjClause", "Disj", "ALL_TYPES",
            "intersect_types", "numeric_kind", "json_type_of", "canonical_value_key", "EMPTY_FACTS", "field"]

@@ -33,7 +33,17 @@ from dataclasses import replace
 from ..errors import CompileError
 from ..ir import GrammarBuilder, GrammarIR, TerminalDef
 from . import numbers as _num
-from ._facts import ArrClause, Atom, Disj, Facts, Parser, Unsupported, canonical_value_key, numeric_kind
+from ._facts import (
+    ArrClause,
+    Atom,
+    Disj,
+    Facts,
+    Parser,
+    Unsupported,
+    canonical_value_key,
+    merge_all,
+    numeric_kind,
+)
 from .options import JsonSchemaOptions, SchemaRelaxedWarning
 from .strings import (
     check_pattern,
@@ -56,6 +66,8 @@ _DRAFTS = {
 _MAX_DEFS = 20_000
 _MAX_PATTERN_CLASSES = 16
 _MAX_ONEOF_COMBOS = 512
+_MAX_COMBINATIONS = 4096
+_MAX_ANY_ORDER = 8  # property_order="any": up to 2^8 states per object
 
 
 class _Def:
@@ -207,6 +219,7 @@ class _Compiler:
         self._dynamic_anchors = None
         self._scopes: dict[int, frozenset] = {}
         self._trivial_cache: dict[int, bool] = {}
+        self._enum_cache: dict[tuple, list] = {}
         self._make_cache: dict[tuple, _Def] = {}
 
     # -- ctx interface for the parser ---------------------------------------
@@ -381,12 +394,10 @@ class _Compiler:
             if len(self._defs) > _MAX_DEFS:
                 raise CompileError(f"schema too large: more than {_MAX_DEFS} distinct subschema combinations "
                                    "(nested anyOf/allOf)", where=keep[0].path if keep else "#")
-            facts = Facts()
             pending: list[Disj] = []
             for a in keep:
-                f = self.facts_of(a)
-                facts = facts.merge(f, combinators=False)
-                pending.extend(dj for dj in f.disj if dj.did not in resolved)
+                pending.extend(dj for dj in self.facts_of(a).disj if dj.did not in resolved)
+            facts = merge_all([self.facts_of(a) for a in keep])
             d = _Def(key, tuple(keep), facts, tuple(pending), keep[0].path if keep else "#")
             self._defs[key] = d
         self._make_cache[in_key] = d
@@ -430,7 +441,9 @@ class _Compiler:
             result = self._compute_empty(d)
         finally:
             self._emptiness_stack.discard(d.key)
-        if result or not self._emptiness_stack:
+        # "non-empty" found while assuming the definitions being checked are empty is
+        # true regardless; "empty" is only final outside any such assumption
+        if not result or not self._emptiness_stack:
             d.empty = result
         return result
 
@@ -442,6 +455,7 @@ class _Compiler:
         if self._facts_empty(d):
             return True
         if d.pending:
+            self._check_combinations(d)
             dj = d.pending[0]
             for branch in dj.branches:
                 sub = self.make_def(d.atoms + branch, self._resolved_of(d) | {dj.did})
@@ -556,6 +570,12 @@ class _Compiler:
     # -- enums --------------------------------------------------------------
 
     def _enum_values(self, d: _Def) -> list:
+        hit = self._enum_cache.get(d.key)
+        if hit is None:
+            hit = self._enum_cache[d.key] = self._compute_enum_values(d)
+        return hit
+
+    def _compute_enum_values(self, d: _Def) -> list:
         f = d.facts
         out = []
         seen = set()
@@ -588,7 +608,7 @@ class _Compiler:
                 self.b.rule(name, [self.b.add_terminal(literals_terminal(strings), origin=d.path)])
             if len(nums) > 1:
                 pat = "|".join(f"(?:{_num.value_pattern(v)})" for v in nums)
-                self.b.rule(name, [self.b.add_terminal(TerminalDef(pat), origin=d.path)])
+                self.b.rule(name, [self.b.add_terminal(self._value_terminal(pat, nums), origin=d.path)])
             for v in values:
                 if (len(strings) > 1 and isinstance(v, str)) or (len(nums) > 1 and _number_like(v)):
                     continue
@@ -615,7 +635,24 @@ class _Compiler:
             elif t == "object":
                 self._emit_object(d, depth, name)
 
+    def _check_combinations(self, d: _Def) -> None:
+        """Refuse early when the undecided disjunctions of ``d`` multiply into too many
+        combinations (e.g. a dozen ``dependencies`` with schemas)."""
+        total = 1
+        for i, dj in enumerate(d.pending):
+            total *= max(1, len(dj.branches))
+            if total > _MAX_COMBINATIONS:
+                kw = dj.path.rsplit("/", 2)
+                keyword = kw[-2] if len(kw) >= 2 and kw[-2] in ("dependencies", "dependentRequired",
+                                                                  "dependentSchemas") else kw[-1]
+                self.unsupported(keyword if not keyword.isdigit() else "anyOf", dj.path,
+                                 f"{len(d.pending)} alternatives here combine into more than "
+                                 f"{_MAX_COMBINATIONS} cases")
+                d.pending = d.pending[:i]  # lenient: the rest is dropped
+                return
+
     def _emit_disjunction(self, d: _Def, depth, name: str) -> None:
+        self._check_combinations(d)
         dj = d.pending[0]
         resolved = self._resolved_of(d) | {dj.did}
         branches = list(dj.branches)
@@ -752,8 +789,26 @@ class _Compiler:
             if kind == "integer":
                 return None
             inter.append(TerminalDef(_num.non_integer_pattern()))
+        if nc.integer:
+            ib = _num.integer_bounds(nc)
+            if ib is not None and ib[0] is not None and ib[1] is not None:
+                cap = self._number_cap(len(str(ib[0])), len(str(ib[1])))
+                if cap is not None:
+                    inter.append(cap)
         return self.b.add_terminal(TerminalDef(parts[0], intersect=tuple(inter), exclude=tuple(excl)),
                                    origin=f.num_path or d.path)
+
+    def _number_cap(self, *plain_lengths: int) -> TerminalDef | None:
+        """The length limit on literals of a bounded number (``max_number_padding``)."""
+        pad = self.opts.max_number_padding
+        if pad is None:
+            return None
+        return TerminalDef(f"[-+.0-9eE]{{1,{max(plain_lengths) + pad}}}")
+
+    def _value_terminal(self, pattern: str, values: list) -> TerminalDef:
+        """Terminal of the literals equal to one of the numbers ``values``."""
+        cap = self._number_cap(*(len(json.dumps(v)) for v in values))
+        return TerminalDef(pattern, intersect=() if cap is None else (cap,))
 
     # strings
 
@@ -830,7 +885,7 @@ class _Compiler:
         elif v is False:
             sym = b.literal("false")
         elif _number_like(v):
-            sym = b.add_terminal(TerminalDef(_num.value_pattern(v)))
+            sym = b.add_terminal(self._value_terminal(_num.value_pattern(v), [v]))
         elif isinstance(v, str):
             sym = b.add_terminal(literal_terminal(v))
         elif isinstance(v, list):
@@ -1025,14 +1080,33 @@ class _Compiler:
         init = tuple(0 for _ in contains)
         memo: dict[tuple, str | None] = {}
 
+        def implied(p: int, j: int) -> bool:
+            """Every element allowed at ``p`` matches contains clause ``j``."""
+            cdef, cmin, cmax, where, c = contains[j]
+            if cmax is not None:
+                return False
+            na = self.parser.not_atom((c,))
+            try:
+                self.parser.facts(na)
+            except Unsupported:
+                return False
+            base = self._elem_def(f, p)
+            return self.is_empty(self.make_def(base.atoms + (na,)))
+
         def variants(p: int):
             """(element symbol, contains increments) alternatives at position p."""
             out = []
+            always = {j for j in range(n_c) if implied(p, j)}
             for mask in range(1 << n_c):
+                if any(not mask >> j & 1 for j in always):
+                    continue
                 extra = []
                 inc = []
                 ok = True
                 for j, (cdef, cmin, cmax, where, c) in enumerate(contains):
+                    if j in always:
+                        inc.append(1)
+                        continue
                     if mask >> j & 1:
                         extra.append(c)
                         inc.append(1)
@@ -1459,9 +1533,42 @@ class _Compiler:
 
         if n_req == 0 and cmin == 0:
             b.rule(name, [self.layout.empty("{}", depth)])
+        if self.opts.property_order == "any" and 1 < n <= _MAX_ANY_ORDER:
+            self._any_order_object(name, ent_syms, gen_sym, open_t, close_t, comma, nxt, can_close, d.path)
+            return
         b.rule(name, [open_t, x_state(0, 0)])
         while todo:
             fill(*todo.pop())
+
+    def _any_order_object(self, name, ent_syms, gen_sym, open_t, close_t, comma, nxt, can_close, origin) -> None:
+        """Declared properties in any order: a state per (set written, count)."""
+        b = self.b
+        n = len(ent_syms)
+        req = sum(1 << i for i, (_, r) in enumerate(ent_syms) if r)
+        memo: dict[tuple[int, int], str] = {}
+        todo: list[tuple[int, int, str]] = []
+
+        def st(done: int, c: int) -> str:
+            s = memo.get((done, c))
+            if s is None:
+                s = memo[(done, c)] = b.fresh("obj", origin=origin)
+                todo.append((done, c, s))
+            return s
+
+        b.rule(name, [open_t, st(0, 0)])
+        while todo:
+            done, c, s = todo.pop()
+            sep = [comma] if c > 0 else []
+            if done & req == req and can_close(c):
+                b.rule(s, [close_t])
+            c2 = nxt(c)
+            if c2 is None:
+                continue
+            for i, (e, _) in enumerate(ent_syms):
+                if not done >> i & 1:
+                    b.rule(s, sep + [e, st(done | 1 << i, c2)])
+            if gen_sym is not None:
+                b.rule(s, sep + [gen_sym, st(done, c2)])
 
     def _generic_entries(self, d: _Def, excluded_names: list[str], inner) -> list[tuple[str, _Def]]:
         """(key terminal, value def) for the keys that are not declared."""
@@ -1596,9 +1703,8 @@ class JsonSchema:
             comp = _Compiler(self.schema, self.options, pydantic=self.pydantic, remotes=self.remotes)
             try:
                 ir = comp.run()
-            except Unsupported as exc:
-                comp.unsupported(exc.keyword, exc.path, exc.reason)
-                raise  # pragma: no cover - unsupported() raises unless lenient
+            except Unsupported as exc:  # pragma: no cover - the compiler converts them
+                raise CompileError(f"{exc.keyword} cannot be enforced: {exc.reason}", where=exc.path) from None
             except RecursionError:
                 raise CompileError("schema nesting too deep to compile") from None
             self.relaxed = comp.relaxed

@@ -36,6 +36,7 @@ __all__ = [
     "NumberConstraint",
     "number_pattern",
     "number_terminal_parts",
+    "integer_bounds",
     "integer_range_pattern",
     "value_pattern",
     "JSON_NUMBER",
@@ -707,6 +708,12 @@ def _float_bounds(c: NumberConstraint) -> tuple[Fraction | None, Fraction | None
     if lo is not None and hi is not None and lo > hi:
         return None
     return lo, hi
+
+
+def integer_bounds(c: NumberConstraint) -> tuple[int | None, int | None] | None:
+    """The integers ``[lo, hi]`` (None: unbounded side) within the bounds of ``c``;
+    None when there is none."""
+    return _int_bounds(c)
 
 
 def _int_bounds(c: NumberConstraint) -> tuple[int | None, int | None] | None:

@@ -14,7 +14,7 @@ class SchemaRelaxedWarning(UserWarning):
 
 
 _WHITESPACE = ("flexible", "compact")
-_ORDER = ("declared", "required_first")
+_ORDER = ("declared", "required_first", "any")
 
 
 @dataclass(frozen=True)
@@ -31,14 +31,21 @@ class JsonSchemaOptions:
     * ``additional_properties_default``: what a missing ``additionalProperties``
       means; None (default) follows the spec (``true``) for JSON Schema input and
       pydantic's meaning (``false`` unless ``extra="allow"``) for models.
-    * ``property_order``: ``"declared"`` (the order of ``properties``) or
-      ``"required_first"`` (required properties first, each group in declared order).
-      Additional properties may appear between declared ones.
+    * ``property_order``: ``"declared"`` (the order of ``properties``),
+      ``"required_first"`` (required properties first, each group in declared order)
+      or ``"any"`` (any order, each property at most once; objects with more than 8
+      declared properties fall back to the declared order).  Additional properties
+      may appear between declared ones.
     * ``lenient``: constraints that cannot be enforced token by token (e.g.
       ``uniqueItems`` on open items) are dropped with a :class:`SchemaRelaxedWarning`
       instead of raising :class:`~structgen.CompileError`.
     * ``max_items_unrolled``/``max_string_dfa_length``: limits on grammar size (see
       ``docs/jsonschema.md``).
+    * ``max_number_padding``: where a number's value is bounded (an integer with a
+      minimum and a maximum, an ``enum``/``const`` number), a literal may be at most
+      this many characters longer than the longest plain spelling of its bounds, so
+      ``1.000...`` or ``1e000...`` cannot run on forever (None: no limit).  Equal
+      values with longer spellings are then refused; nothing invalid is accepted.
     """
 
     whitespace: str = "flexible"
@@ -51,6 +58,7 @@ class JsonSchemaOptions:
     max_indent_depth: int = 32
     max_items_unrolled: int = 4096
     max_string_dfa_length: int = 64
+    max_number_padding: int | None = 16
 
     def __post_init__(self) -> None:
         if self.whitespace not in _WHITESPACE:
@@ -72,6 +80,11 @@ class JsonSchemaOptions:
             raise ValueError("additional_properties_default must be None, True or False")
         if self.property_order not in _ORDER:
             raise ValueError(f"property_order must be one of {_ORDER}, not {self.property_order!r}")
+        if self.max_number_padding is not None and (isinstance(self.max_number_padding, bool)
+                                                    or not isinstance(self.max_number_padding, int)
+                                                    or self.max_number_padding < 0):
+            raise ValueError(f"max_number_padding must be None or a non-negative int, "
+                             f"not {self.max_number_padding!r}")
         for name in ("max_indent_depth", "max_items_unrolled", "max_string_dfa_length"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:

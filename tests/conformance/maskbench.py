@@ -59,8 +59,9 @@ def error_class(msg: str) -> str:
     return msg.split(":")[0][:60]
 
 
-def ours(tokenizer_name: str = "llama3"):
-    """(compile(schema) -> grammar, walk(grammar, text) -> bool)."""
+def ours(tokenizer_name: str = "llama3", **options):
+    """(compile(schema) -> grammar, walk(grammar, text) -> bool); ``options`` go to
+    :class:`~structgen.jsonschema.JsonSchema`."""
     from structgen.api import compile as sg_compile
     from structgen.jsonschema import JsonSchema
     from tests._tokenizers import load_tokenizer, load_vocab
@@ -71,7 +72,7 @@ def ours(tokenizer_name: str = "llama3"):
     def compile_(schema):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return sg_compile(JsonSchema(schema), vocab)
+            return sg_compile(JsonSchema(schema, **options), vocab)
 
     def walk(grammar, text: str) -> bool:
         m = grammar.matcher()
@@ -139,13 +140,16 @@ def main(argv=None) -> None:
     ap.add_argument("--peers", action="store_true", help="also run llguidance and XGrammar")
     ap.add_argument("--json", help="write per-schema results here")
     ap.add_argument("--details", action="store_true")
+    ap.add_argument("--option", action="append", default=[], metavar="KEY=JSON",
+                    help='a JsonSchema option, e.g. --option property_order=\'"any"\'')
     args = ap.parse_args(argv)
     records = maskbench_sample() if args.sample else maskbench_full()
     if records is None:
         sys.exit("../shared/maskbench/dev.jsonl not found (use --sample)")
     if args.limit:
         records = records[:args.limit]
-    compile_, walk = ours()
+    options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)}
+    compile_, walk = ours(**options)
     res = run(records, compile_, walk, progress=True)
     summary = {"structgen": summarize(res, "structgen")}
     errs = collections.Counter(error_class(r.error) for r in res if not r.compiled)
