@@ -17,7 +17,7 @@ from importlib import resources
 
 from _common import load, parse_args, report
 
-from structgen.generate import generate
+from structgen import generate
 from structgen.hf import LogitsProcessor
 from structgen.jsonschema import JsonSchema
 

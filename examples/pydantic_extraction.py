@@ -15,7 +15,7 @@ import datetime as dt
 from _common import load, parse_args, report
 from pydantic import BaseModel, Field
 
-from structgen.generate import generate
+from structgen import generate
 
 DOCUMENTS = [
     "Hi, I'm Dana Whitfield (dana.w@example.org), call me on 555-0142. Met you on 2024-03-18.",

@@ -16,7 +16,7 @@ from typing import Literal
 from _common import load, parse_args, report
 from pydantic import BaseModel, Field
 
-from structgen.generate import generate
+from structgen import generate
 
 
 class Character(BaseModel):

@@ -13,7 +13,7 @@ import re
 
 from _common import load, parse_args, report
 
-from structgen.generate import generate
+from structgen import generate
 
 PATTERNS = {
     "ISO date": r"(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from _common import load, parse_args, report
 
 from structgen.constraints import Lark
-from structgen.generate import generate
+from structgen import generate
 
 
 def main() -> None:

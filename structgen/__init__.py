@@ -25,11 +25,16 @@ __version__ = "0.1.0"
 _LAZY = {
     "JsonSchema": ("structgen.jsonschema", "JsonSchema"),
     "SchemaRelaxedWarning": ("structgen.jsonschema", "SchemaRelaxedWarning"),
+    "generate": ("structgen.decoding", "generate"),
+    "GenerationResult": ("structgen.decoding", "GenerationResult"),
+    "IncompleteGenerationError": ("structgen.decoding", "IncompleteGenerationError"),
+    "LogitsProcessor": ("structgen.hf", "LogitsProcessor"),
 }
 
 
 def __getattr__(name: str):
-    """Import the JSON Schema front-end only when it is used."""
+    """Import the JSON Schema front-end and the torch/transformers-based decoding API
+    (``generate``, ``LogitsProcessor``) only when they are used."""
     if name in _LAZY:
         import importlib
 
@@ -47,6 +52,10 @@ __all__ = [
     "Regex",
     "Lark",
     "JsonSchema",
+    "generate",
+    "GenerationResult",
+    "IncompleteGenerationError",
+    "LogitsProcessor",
     "builtin_grammar",
     "fill_bitmasks",
     "apply_bitmask_",

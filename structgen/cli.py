@@ -171,7 +171,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     from ._models import load_model_and_tokenizer
     from .errors import StructgenError
-    from .generate import generate
+    from .decoding import generate
 
     if args.schema is None and args.regex is None and args.grammar is None:
         _err("give a constraint: --schema FILE, --regex PATTERN or --grammar FILE")

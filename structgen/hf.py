@@ -79,7 +79,7 @@ class LogitsProcessor:
     def __init__(self, constraint: Any, tokenizer: Any, *, eos_token_id: int | Sequence[int] | None = None,
                  strict: bool = False, **schema_options: Any):
         from .api import compile as compile_constraint
-        from .generate import vocab_for
+        from .decoding import vocab_for
 
         eos = None
         if eos_token_id is not None:
@@ -159,7 +159,7 @@ class LogitsProcessor:
         vocabulary's text and EOS ids, and, with ``strict=True``,
         :class:`StructgenError` for a row whose last token the constraint forbade."""
         from .bitmask import apply_bitmask_
-        from .generate import check_logits_width
+        from .decoding import check_logits_width
 
         width = int(scores.shape[-1])
         if width != self._checked_width:
