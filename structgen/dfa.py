@@ -1160,8 +1160,126 @@ def _limit_error(name: str, max_states: int, what: str) -> CompileError:
 def dfa_from_ast(node: Node, *, max_states: int = DEFAULT_MAX_STATES, name: str = "regex") -> ByteDFA:
     """Compile an anchor-free AST (see :mod:`structgen.regex_syntax`) to a :class:`ByteDFA`.
 
+    Long counted repetitions of a prefix-free item (``(?:json char){0,500}``) are
+    built directly by counting (:func:`_counted`), the rest by subset construction.
     Raises :class:`CompileError` when the NFA or the DFA would exceed the limits.
     """
+    fast = _counted(node, max_states, name)
+    if fast is not None:
+        return fast
+    return _subset_dfa(node, max_states, name)
+
+
+# Repetitions with a bound above this are built by counting when their item allows it.
+_COUNT_FROM = 16
+
+
+def _is_long_repeat(node: Node) -> bool:
+    return isinstance(node, Repeat) and max(node.lo, node.hi or 0) > _COUNT_FROM
+
+
+def _counted(node: Node, max_states: int, name: str) -> ByteDFA | None:
+    """The DFA of ``node`` when it is a long repetition of a prefix-free item, or a
+    concatenation holding such repetitions whose parts join deterministically
+    (:func:`_concat`); None otherwise (the caller falls back to subset construction)."""
+    raw = _counted_raw(node, max_states, name)
+    return None if raw is None else _finish(*raw)
+
+
+_Raw = tuple  # (trans int32[n, k], accept bool[n], classmap int32[256]): start 0, maybe not minimal
+
+
+def _counted_raw(node: Node, max_states: int, name: str) -> _Raw | None:
+    """:func:`_counted` before minimization."""
+    if isinstance(node, Repeat):
+        if not _is_long_repeat(node):
+            return None
+        return _repeat_dfa(dfa_from_ast(node.item, max_states=max_states, name=name), node.lo, node.hi,
+                           max_states, name)
+    if not isinstance(node, Seq) or not any(_is_long_repeat(it) for it in node.items):
+        return None
+    parts: list[_Raw] = []
+    run: list[Node] = []
+    for it in node.items + (None,):
+        if it is None or _is_long_repeat(it):
+            if run:
+                d = dfa_from_ast(run[0] if len(run) == 1 else Seq(tuple(run)), max_states=max_states, name=name)
+                parts.append((d.trans, d.accept, d.classmap))
+                run = []
+            if it is not None:
+                part = _counted_raw(it, max_states, name)
+                if part is None:
+                    return None
+                parts.append(part)
+        else:
+            run.append(it)
+    out = parts[0]
+    for part in parts[1:]:
+        out = _concat(out, part, max_states, name)
+        if out is None:
+            return None
+    return out
+
+
+def _repeat_dfa(item: ByteDFA, lo: int, hi: int | None, max_states: int, name: str) -> _Raw | None:
+    """``item{lo,hi}`` by counting, when ``item`` is prefix-free (one accepting state,
+    without transitions, not the start): state ``(k, q)`` is "``k`` items read, then
+    item state ``q``".  None when ``item`` is not prefix-free.  Not trimmed: with a
+    finite ``hi``, the states ``(hi, q)`` inside an item are dead."""
+    acc = np.flatnonzero(item.accept)
+    if len(acc) != 1 or acc[0] == 0 or (item.trans[acc[0]] >= 0).any():
+        return None
+    f = int(acc[0])
+    n, c = item.trans.shape
+    m = n - 1  # item states without the final one
+    top = hi if hi is not None else lo  # counts 0..top
+    if (top + 1) * m > max_states:
+        raise _limit_error(name, max_states, "DFA")
+    idx = np.arange(n, dtype=np.int64)
+    idx[f + 1:] -= 1
+    inner = np.delete(item.trans, f, axis=0).astype(np.int64)  # m x c
+    k = np.arange(top + 1, dtype=np.int64)[:, None, None]
+    nxt = k + 1 if hi is not None else np.minimum(k + 1, top)
+    same = k * m + idx[np.maximum(inner, 0)][None]  # (k, t)
+    done = np.where(nxt <= top, nxt * m, -1) + np.zeros_like(same)  # (k + 1, start)
+    trans = np.where(inner[None] < 0, -1, np.where(inner[None] == f, done, same))
+    accept = np.zeros((top + 1, m), dtype=np.bool_)
+    accept[lo:, 0] = True
+    if hi is not None:  # trim: no item may start at the top count
+        trans[top, 0, :] = -1
+    return trans.reshape((top + 1) * m, c).astype(np.int32), accept.reshape(-1), item.classmap.astype(np.int32)
+
+
+def _concat(a: _Raw, b: _Raw, max_states: int, name: str) -> _Raw | None:
+    """``a`` then ``b``, when no accepting state of ``a`` can read a byte that ``b``
+    can start with (so the DFA knows where ``a`` ends); None otherwise.  Both must be
+    trimmed (every transition leads to a state that can reach acceptance)."""
+    a_trans, a_acc, a_cm = a
+    b_trans, b_acc, b_cm = b
+    nb_cls = b_trans.shape[1]
+    pairs = a_cm.astype(np.int64) * nb_cls + b_cm
+    joint, first, cm = np.unique(pairs, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # classes numbered by their first byte (canonical BFS)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    joint, cm = joint[order], rank[cm.reshape(-1)]
+    ta = a_trans[:, joint // nb_cls]
+    tb = b_trans[:, joint % nb_cls]
+    b_first = tb[0] >= 0
+    if (ta[a_acc] >= 0)[:, b_first].any():
+        return None
+    na = len(a_acc)
+    if na + len(b_acc) > max_states:
+        raise _limit_error(name, max_states, "DFA")
+    jump = np.where(b_first, tb[0] + na, -1)
+    top = np.where(a_acc[:, None] & (ta < 0), jump[None, :], ta)
+    trans = np.concatenate([top, np.where(tb >= 0, tb + na, -1)]).astype(np.int32)
+    accept = np.concatenate([a_acc & bool(b_acc[0]), b_acc])
+    return trans, accept, cm.astype(np.int32)
+
+
+def _subset_dfa(node: Node, max_states: int, name: str) -> ByteDFA:
+    """Thompson NFA of ``node``, then subset construction and minimization."""
     nfa = _NFA(max(max_states, 1000) * _NFA_STATES_PER_DFA_STATE, name)
     try:
         final = nfa.emit(node, 0)

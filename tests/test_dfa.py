@@ -414,8 +414,10 @@ def test_state_limit_fails_fast() -> None:
 
 def test_nfa_limit_fails_fast() -> None:
     t = time.perf_counter()
-    with pytest.raises(CompileError, match="NFA states"):
+    with pytest.raises(CompileError, match="exceeds max_states"):  # counted: (100000 + 1) * 1000 states
         compile_regex(r"(?:a{1000}){100000}")
+    with pytest.raises(CompileError, match="NFA states"):  # not prefix-free: subset construction
+        compile_regex(r"(?:a{1000}b?){100000}")
     with pytest.raises(CompileError):
         compile_regex(r"x{4294967294}")
     assert time.perf_counter() - t < 10
@@ -525,3 +527,22 @@ def test_terminal_dfas_match_reference_digests() -> None:
         if rec.get("sha") != h.hexdigest()[:24]:
             bad.append((rec["t"]["p"][:80], d.n_states, rec.get("n"), rec.get("error")))
     assert not bad, bad[:5]
+
+
+_JSON_CHAR = (r'(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u(?:[0-9a-cA-CefEF][0-9a-fA-F]{3}|[dD][0-7][0-9a-fA-F]{2})'
+              r'|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})')
+
+
+@pytest.mark.parametrize("pattern", [
+    '"' + _JSON_CHAR + '{0,40}"', _JSON_CHAR + "{17}", _JSON_CHAR + "{20,}", '"' + _JSON_CHAR + "{3,33}",
+    r"[ \t\n\r]{0,20}\}", r"x[αβγ]{5,30}y{0,3}", r"(?:ab|c){0,18}d", r"(?:[0-9]{2}-){17,19}",
+    r"a{0,17}a", r"(?:a|ab){0,20}", r"(?:a{0,2}){20}", r"[a-z]{0,30}[a-f]{0,20}",
+])
+def test_counted_repetitions_equal_subset_construction(pattern: str) -> None:
+    """Long repetitions built by counting give the canonical DFA of subset construction
+    (or defer to it: items that are not prefix-free, parts that do not join deterministically)."""
+    from structgen import dfa as _dfa
+    from structgen.regex_syntax import regex_ast
+
+    ast = regex_ast(pattern)
+    assert _dfa.dfa_from_ast(ast) == _dfa._subset_dfa(ast, _dfa.DEFAULT_MAX_STATES, "t")

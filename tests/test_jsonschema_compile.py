@@ -333,3 +333,11 @@ def test_bounded_number_literals_are_capped_in_length() -> None:
     check({"const": 2.5}, [2.5], [2.4], texts_ok=["2.50"], texts_bad=["2.5" + "0" * 30])
     # unbounded numbers keep every spelling
     check({"type": "integer", "minimum": 0}, texts_ok=[long_zeros])
+
+
+def test_boolean_exclusive_bounds_are_draft4_only() -> None:
+    draft4 = {"$schema": "http://json-schema.org/draft-04/schema#", "type": "number",
+              "minimum": 1, "exclusiveMinimum": True}
+    check(draft4, [1.5, 2], [1, 0])
+    with pytest.raises(CompileError, match="exclusiveMinimum must be a number in draft 6"):
+        compile_bytes({"type": "number", "minimum": 1, "exclusiveMinimum": True})

@@ -531,7 +531,7 @@ class Parser:
             paths.append((kw, kp))
 
         # numbers: bounds with draft-4 boolean exclusives
-        num = _parse_bounds(s, path)
+        num = _parse_bounds(s, path, draft)
         if "num_mult" in f:
             num = replace(num, multiple_of=f.pop("num_mult"))
         # arrays
@@ -805,10 +805,16 @@ def _parse_type(v, path: str) -> frozenset:
     return frozenset(out)
 
 
-def _parse_bounds(s: dict, path: str) -> NumberConstraint:
+def _parse_bounds(s: dict, path: str, draft: int) -> NumberConstraint:
     lo = hi = None
     mn, mx = s.get("minimum"), s.get("maximum")
     emn, emx = s.get("exclusiveMinimum"), s.get("exclusiveMaximum")
+    if draft > 4:  # booleans are draft 4's form; later drafts' validators read them as 0 / 1
+        for name, v in (("exclusiveMinimum", emn), ("exclusiveMaximum", emx)):
+            if isinstance(v, bool):
+                raise CompileError(f"{name} must be a number in draft 6 and later, not {v!r} (the boolean form "
+                                   "is draft 4's: declare \"$schema\": "
+                                   "\"http://json-schema.org/draft-04/schema#\")", where=_ptr(path, name))
     for name, v in (("minimum", mn), ("maximum", mx)):
         if v is not None and not _is_num(v):
             raise CompileError(f"{name} must be a number, not {v!r}", where=_ptr(path, name))

@@ -898,8 +898,8 @@ def number_terminal_parts(c: NumberConstraint) -> list[str] | None:
 
     With ``multipleOf`` only int-form literals are produced (float forms are judged
     by float division, which is not regular).  Raises :class:`CompileError` for a
-    divisor no regular language enforces exactly, e.g. ``0.01`` (``0.07 / 0.01 ==
-    7.000000000000001``, so 0.07 is *not* a multiple for the validator).
+    divisor whose multiples no regular language enforces exactly, e.g. ``0.3``
+    (``0.9 / 0.3 == 3.0000000000000004``, so 0.9 is *not* a multiple for the validator).
     """
     if not c.multiple_of:
         p = number_pattern(c)
@@ -959,7 +959,8 @@ def number_pattern(c: NumberConstraint) -> str | None:
 
 def value_pattern(value) -> str:
     """Regex of every JSON number literal equal (as jsonschema compares) to the
-    number ``value``: ``1`` matches ``1``, ``1.0``, ``1.00``, ``1e0``, ``10E-1``...
+    number ``value``: ``1`` matches ``1``, ``1.0``, ``1.00``, ``1e0``, ``1.0E+00``... (exponent
+    forms in normalised scientific notation only)
 
     Raises :class:`CompileError` when ``value`` is not a finite number.
     """
