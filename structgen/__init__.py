@@ -11,7 +11,7 @@ _root = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
 if _os.path.isfile(_os.path.join(_root, "pyproject.toml")) and _os.path.isdir(_os.path.join(_root, "kernels")):
     __path__.append(_root)  # noqa: F821 - package __path__
 
-from .api import compile  # noqa: E402,A004
+from .api import compile, set_cache_dir  # noqa: E402,A004
 from .batch import fill_bitmasks  # noqa: E402
 from .bitmask import allocate_bitmask, apply_bitmask_, masked_argmax, masked_log_softmax  # noqa: E402
 from .constraints import Lark, Regex, builtin_grammar  # noqa: E402
@@ -46,6 +46,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "compile",
+    "set_cache_dir",
     "Grammar",
     "Matcher",
     "Vocabulary",

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import pickle
 import threading
 from collections import OrderedDict
+from pathlib import Path
 
 from .compiler import GrammarTables, compile_ir
 from .errors import CompileError
@@ -15,6 +19,58 @@ _CACHE_SIZE = 256
 _tables_cache: "OrderedDict[str, GrammarTables]" = OrderedDict()
 _grammar_cache: "OrderedDict[tuple[str, str], Grammar]" = OrderedDict()
 _cache_lock = threading.Lock()
+# On-disk cache of compiled tables (off unless set): STRUCTGEN_CACHE_DIR or set_cache_dir().
+_disk_dir: Path | None = Path(os.environ["STRUCTGEN_CACHE_DIR"]) if os.environ.get("STRUCTGEN_CACHE_DIR") else None
+_DISK_FORMAT = 1
+
+
+def set_cache_dir(path: str | os.PathLike | None) -> None:
+    """Keep compiled grammars on disk in ``path`` (None: no disk cache, the default
+    unless the ``STRUCTGEN_CACHE_DIR`` environment variable names a folder).
+
+    What is stored is the vocabulary-independent part of a compilation (the parser
+    tables and terminal automata, see :func:`compile_tables`), keyed by the
+    constraint's cache key and the structgen version, so a new process compiles a
+    known constraint without running the front-end and the automaton construction.
+    A damaged or unreadable entry is ignored and rewritten.
+    """
+    global _disk_dir
+    _disk_dir = None if path is None else Path(path)
+
+
+def _disk_path(key: str) -> Path | None:
+    if _disk_dir is None:
+        return None
+    from . import __version__
+
+    digest = hashlib.sha256(f"{_DISK_FORMAT}\0{__version__}\0{key}".encode()).hexdigest()[:40]
+    return _disk_dir / f"{digest}.tables"
+
+
+def _disk_load(key: str) -> GrammarTables | None:
+    path = _disk_path(key)
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            stored_key, tables = pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
+        return None
+    return tables if stored_key == key and isinstance(tables, GrammarTables) else None
+
+
+def _disk_store(key: str, tables: GrammarTables) -> None:
+    path = _disk_path(key)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump((key, tables), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only or full disk only loses the cache
 
 
 def as_constraint(constraint, **options):
@@ -70,7 +126,8 @@ def _vocab_key(vocab) -> str:
 
 
 def compile_tables(constraint) -> GrammarTables:
-    """Vocabulary-independent tables of a constraint (memoised by its cache key)."""
+    """Vocabulary-independent tables of a constraint, memoised by its cache key in
+    memory and, when a cache folder is set (:func:`set_cache_dir`), on disk."""
     if isinstance(constraint, GrammarIR):
         return compile_ir(constraint)
     key = constraint.cache_key()
@@ -79,7 +136,10 @@ def compile_tables(constraint) -> GrammarTables:
         if hit is not None:
             _tables_cache.move_to_end(key)
             return hit
-    tables = compile_ir(constraint.to_ir())
+    tables = _disk_load(key)
+    if tables is None:
+        tables = compile_ir(constraint.to_ir())
+        _disk_store(key, tables)
     with _cache_lock:
         _tables_cache[key] = tables
         while len(_tables_cache) > _CACHE_SIZE:
