@@ -341,3 +341,22 @@ def test_boolean_exclusive_bounds_are_draft4_only() -> None:
     check(draft4, [1.5, 2], [1, 0])
     with pytest.raises(CompileError, match="exclusiveMinimum must be a number in draft 6"):
         compile_bytes({"type": "number", "minimum": 1, "exclusiveMinimum": True})
+
+
+def test_multiple_of_accepts_float_spellings_of_integers() -> None:
+    check({"type": "number", "multipleOf": 5}, [10, 10.0, -5.0, 0.0], [7, 7.0, 2.5], texts_ok=["15.000"])
+    cents = {"type": "number", "multipleOf": 0.01, "minimum": -1e8, "maximum": 1e8}
+    check(cents, [10000, 10000.0, -3.0], [1e9], texts_ok=["7.00"], texts_bad=["7." + "0" * 40])
+
+
+def test_if_then_inside_all_of_keeps_the_else_side() -> None:
+    """A decided if/then of an allOf member stays decided while the negation of its
+    condition is unfolded (MaskBench shopware-project-schema: it used to reopen and be
+    read as empty, rejecting every ``type`` but the one the condition names)."""
+    schema = {"type": "object", "additionalProperties": False,
+              "properties": {"type": {"type": "string", "enum": ["equals", "multi"]}, "field": {"type": "string"},
+                             "queries": {"type": "array"}},
+              "required": ["type", "field"],
+              "allOf": [{"if": {"properties": {"type": {"const": "multi"}}}, "then": {"required": ["type", "queries"]}}]}
+    check(schema, [{"type": "equals", "field": "x"}, {"type": "multi", "field": "x", "queries": []}],
+          [{"type": "multi", "field": "x"}, {"type": "other", "field": "x"}])

@@ -388,7 +388,11 @@ class _Compiler:
                     has_open = True
             if has_open or not self._trivial(a):
                 keep.append(a)
-        key = (frozenset(a.aid for a in keep), frozenset(used & {x.did for a in keep for x in self.facts_of(a).disj}))
+        # the decided disjunctions of every atom in the closure stay decided, also those
+        # of atoms left out of ``keep`` (trivial once decided, e.g. an allOf member holding
+        # only an if/then): forgetting them would reopen the choice below and make a
+        # cycle, which the emptiness check reads as "empty"
+        key = (frozenset(a.aid for a in keep), frozenset(used))
         d = self._defs.get(key)
         if d is None:
             if len(self._defs) > _MAX_DEFS:
@@ -789,7 +793,7 @@ class _Compiler:
             if kind == "integer":
                 return None
             inter.append(TerminalDef(_num.non_integer_pattern()))
-        if nc.integer:
+        if nc.integer or nc.multiple_of:  # literals are I or I.0+ spellings
             ib = _num.integer_bounds(nc)
             if ib is not None and ib[0] is not None and ib[1] is not None:
                 cap = self._number_cap(len(str(ib[0])), len(str(ib[1])))

@@ -896,8 +896,8 @@ def number_terminal_parts(c: NumberConstraint) -> list[str] | None:
     """Regexes (Python syntax) whose intersection is the set of JSON number literals
     that satisfy ``c`` under jsonschema's semantics; None when no literal does.
 
-    With ``multipleOf`` only int-form literals are produced (float forms are judged
-    by float division, which is not regular).  Raises :class:`CompileError` for a
+    With ``multipleOf`` only int-form literals and their ``I.0+`` spellings are
+    produced (other float forms are judged by float division, which is not regular).  Raises :class:`CompileError` for a
     divisor whose multiples no regular language enforces exactly, e.g. ``0.3``
     (``0.9 / 0.3 == 3.0000000000000004``, so 0.9 is *not* a multiple for the validator).
     """
@@ -938,7 +938,13 @@ def number_terminal_parts(c: NumberConstraint) -> list[str] | None:
     base = _int_forms(*ints, max_digits=max_digits)
     if base is None:
         return None
-    return [base] + _divisible_patterns(g)
+    # float forms I.0+ have the value of I (exactly, with at most 15 digits), and the
+    # validator divides float(I) either way: accepted where I is
+    short = _int_forms(*ints, max_digits=_INT_FLOAT_DIGITS)
+    if short is None:
+        return [base] + _divisible_patterns(g)
+    first = f"(?:{base}|{_group(short)}\\.0+)"
+    return [first] + [f"(?:{p})(?:\\.0+)?" for p in _divisible_patterns(g)]
 
 
 def number_pattern(c: NumberConstraint) -> str | None:
