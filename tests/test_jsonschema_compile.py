@@ -360,3 +360,11 @@ def test_if_then_inside_all_of_keeps_the_else_side() -> None:
               "allOf": [{"if": {"properties": {"type": {"const": "multi"}}}, "then": {"required": ["type", "queries"]}}]}
     check(schema, [{"type": "equals", "field": "x"}, {"type": "multi", "field": "x", "queries": []}],
           [{"type": "multi", "field": "x"}, {"type": "other", "field": "x"}])
+
+
+def test_malformed_unused_subschema_does_not_crash() -> None:
+    """A list where a schema belongs (JsonSchemaStore's tmlanguage has one) made the
+    reference crawl raise AttributeError; unused, it must not stop compilation."""
+    schema = {"$schema": "http://json-schema.org/draft-07/schema#", "definitions": {"bad": [1, 2]},
+              "type": "object", "properties": {"n": {"type": "integer"}}}
+    check(schema, [{"n": 5}, {}], [{"n": "x"}])

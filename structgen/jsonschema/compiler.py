@@ -198,7 +198,13 @@ class _Compiler:
         for uri, remote in (remotes or {}).items():
             registry = registry.with_resource(uri, referencing.Resource.from_contents(remote, default_specification=spec))
         registry = registry.with_resource(self.root_uri, resource)
-        self.registry = registry.crawl()
+        try:
+            self.registry = registry.crawl()
+        except (AttributeError, TypeError):  # a subschema that is neither object nor boolean
+            # (e.g. a list where a schema belongs): references resolve by JSON pointer
+            # without the crawl; embedded $id bases are then unknown
+            self.registry = registry
+            self.notes.append("malformed subschemas: embedded $id resources were not indexed")
         self.resolver = self.registry.resolver(base_uri=self.root_uri)
         cls = jv.validator_for(schema, default=jv.Draft202012Validator) if isinstance(schema, dict) \
             else jv.Draft202012Validator
