@@ -60,9 +60,6 @@ from .strings import (
 __all__ = ["JsonSchema", "compile_schema"]
 
 _ROOT_URI = "urn:structgen:schema"
-_DRAFTS = {
-    "draft3": 3, "draft4": 4, "draft6": 6, "draft7": 7, "draft2019-09": 8, "draft2020-12": 9,
-}
 _MAX_DEFS = 20_000
 _MAX_PATTERN_CLASSES = 16
 _MAX_ONEOF_COMBOS = 512
@@ -871,7 +868,7 @@ class _Compiler:
             return hi
         budget = max(16, 24000 // max(states, 1))
         if lo > budget:
-            self.unsupported("minLength", d.path, f"minLength {lo} with this pattern/format needs too large "
+            self.unsupported("minLength", f"{d.path}/minLength", f"minLength {lo} with this pattern/format needs too large "
                                                   "an automaton")
             return hi
         if hi is not None and hi > budget:
