@@ -368,3 +368,14 @@ def test_malformed_unused_subschema_does_not_crash() -> None:
     schema = {"$schema": "http://json-schema.org/draft-07/schema#", "definitions": {"bad": [1, 2]},
               "type": "object", "properties": {"n": {"type": "integer"}}}
     check(schema, [{"n": 5}, {}], [{"n": "x"}])
+
+
+def test_merged_properties_follow_schema_order() -> None:
+    """allOf [$ref base, extension]: the base's properties come first, as written (the
+    $ref target used to follow the extension, being resolved later)."""
+    base = {"type": "object", "properties": {"id": {"type": "string"}, "type": {"enum": ["atomic", "compound"]}},
+            "required": ["id", "type"]}
+    ext = {"properties": {"type": {"pattern": "compound"}, "states": {"type": "object"}}, "required": ["states"]}
+    schema = {"$defs": {"base": base}, "allOf": [{"$ref": "#/$defs/base"}, ext]}
+    check(schema, [{"id": "a", "type": "compound", "states": {}}],
+          texts_bad=['{"type": "compound", "id": "a", "states": {}}'])

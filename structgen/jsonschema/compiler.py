@@ -369,19 +369,21 @@ class _Compiler:
         hit = self._make_cache.get(in_key)
         if hit is not None:
             return hit
+        # the closure in schema order (depth first, allOf members and $ref targets where
+        # they are written), which is the order the merged properties are declared in
         closure: list[Atom] = []
         seen: set[int] = set()
-        stack = list(atoms)
+        stack = list(reversed(atoms))
         while stack:
             a = stack.pop()
             if a.aid in seen:
                 continue
             seen.add(a.aid)
             closure.append(a)
-            stack.extend(self.facts_of(a).conj)
+            stack.extend(reversed(self.facts_of(a).conj))
         keep: list[Atom] = []
         used: set[int] = set()
-        for a in sorted(closure, key=lambda x: x.aid):
+        for a in closure:
             f = self.facts_of(a)
             has_open = False
             for dj in f.disj:
