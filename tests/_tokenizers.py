@@ -12,13 +12,10 @@ are cached per process.
 from __future__ import annotations
 
 import functools
-import hashlib
-import lzma
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from structgen._models import _decompress
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tokenizers"
 
@@ -36,11 +33,6 @@ TOKENIZER_KINDS: dict[str, str] = {
 }
 
 
-def _cache_root() -> Path:
-    root = os.environ.get("STRUCTGEN_TOKENIZER_CACHE")
-    return Path(root) if root else Path(tempfile.gettempdir()) / "structgen-tokenizers"
-
-
 @functools.lru_cache(maxsize=None)
 def tokenizer_dir(name: str) -> Path:
     """Directory holding the decompressed tokenizer ``name`` (created on first use).
@@ -50,28 +42,7 @@ def tokenizer_dir(name: str) -> Path:
     if name not in TOKENIZER_NAMES:
         raise ValueError(f"unknown test tokenizer {name!r}; known: {', '.join(TOKENIZER_NAMES)}")
     src = FIXTURES / name
-    packed = src / "tokenizer.json.xz"
-    data = packed.read_bytes()
-    config = (src / "tokenizer_config.json").read_bytes()
-    digest = hashlib.sha256(data + b"\0" + config).hexdigest()[:16]
-    dest = _cache_root() / f"{name}-{digest}"
-    if (dest / "tokenizer.json").is_file() and (dest / "tokenizer_config.json").is_file():
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    # Decompress into a private directory, then rename: concurrent runs never see a
-    # half-written tokenizer.
-    work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=dest.parent))
-    try:
-        (work / "tokenizer.json").write_bytes(lzma.decompress(data))
-        (work / "tokenizer_config.json").write_bytes(config)
-        try:
-            os.rename(work, dest)
-        except OSError:
-            if not (dest / "tokenizer.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return dest
+    return _decompress(name, src / "tokenizer.json.xz", src / "tokenizer_config.json")
 
 
 @functools.lru_cache(maxsize=None)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-import torch
 
 from structgen.cli import EXIT_INCOMPLETE, main
 from tests._tokenizers import tokenizer_dir
@@ -27,12 +26,7 @@ SCHEMA = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

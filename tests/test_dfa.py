@@ -533,16 +533,22 @@ _JSON_CHAR = (r'(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u(?:[0-9a-cA-CefEF][0-9a-fA-F
               r'|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})')
 
 
-@pytest.mark.parametrize("pattern", [
-    '"' + _JSON_CHAR + '{0,40}"', _JSON_CHAR + "{17}", _JSON_CHAR + "{20,}", '"' + _JSON_CHAR + "{3,33}",
-    r"[ \t\n\r]{0,20}\}", r"x[αβγ]{5,30}y{0,3}", r"(?:ab|c){0,18}d", r"(?:[0-9]{2}-){17,19}",
-    r"a{0,17}a", r"(?:a|ab){0,20}", r"(?:a{0,2}){20}", r"[a-z]{0,30}[a-f]{0,20}",
+@pytest.mark.parametrize("pattern, counted", [
+    ('"' + _JSON_CHAR + '{0,40}"', True), (_JSON_CHAR + "{17}", True), (_JSON_CHAR + "{20,}", True),
+    ('"' + _JSON_CHAR + "{3,33}", True), (r"[ \t\n\r]{0,20}\}", True), (r"x[αβγ]{5,30}y{0,3}", True),
+    (r"(?:ab|c){0,18}d", True), (r"(?:[0-9]{2}-){17,19}", True),
+    (r"a{0,17}a", False), (r"(?:a|ab){0,20}", False), (r"(?:a{0,2}){20}", False), (r"[a-z]{0,30}[a-f]{0,20}", False),
 ])
-def test_counted_repetitions_equal_subset_construction(pattern: str) -> None:
-    """Long repetitions built by counting give the canonical DFA of subset construction
-    (or defer to it: items that are not prefix-free, parts that do not join deterministically)."""
+def test_counted_repetitions_equal_subset_construction(pattern: str, counted: bool) -> None:
+    """Long repetitions built by counting give the canonical DFA of subset construction;
+    items that are not prefix-free and parts that do not join deterministically are left
+    to subset construction."""
     from structgen import dfa as _dfa
     from structgen.regex_syntax import regex_ast
 
     ast = regex_ast(pattern)
+    fast = _dfa._counted(ast, _dfa.DEFAULT_MAX_STATES, "t")
+    assert (fast is not None) == counted
     assert _dfa.dfa_from_ast(ast) == _dfa._subset_dfa(ast, _dfa.DEFAULT_MAX_STATES, "t")
+    if fast is not None:
+        assert fast == _dfa._subset_dfa(ast, _dfa.DEFAULT_MAX_STATES, "t")

@@ -60,13 +60,7 @@ class Account(BaseModel):
 ACCOUNT_SCHEMA = Account.model_json_schema()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Two shared cores: torch's intra-op threads only fight each other here."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @functools.cache

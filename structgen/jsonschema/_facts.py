@@ -165,43 +165,6 @@ class Facts:
                 return False
         return True
 
-    def merge(self, o: "Facts", combinators: bool = True) -> "Facts":
-        """The conjunction of two facts (``combinators=False``: without their
-        ``conj``/``disj``/``paths``)."""
-        return Facts(
-            types=intersect_types(self.types, o.types),
-            enums=self.enums + o.enums,
-            not_values=self.not_values + o.not_values,
-            min_len=max(self.min_len, o.min_len),
-            max_len=_min_opt(self.max_len, o.max_len),
-            patterns=self.patterns + o.patterns,
-            not_patterns=self.not_patterns + o.not_patterns,
-            formats=self.formats + o.formats,
-            not_formats=self.not_formats + o.not_formats,
-            num=self.num.tighten(o.num),
-            not_multiple=self.not_multiple + o.not_multiple,
-            int_forms_only=self.int_forms_only or o.int_forms_only,
-            non_integer=self.non_integer or o.non_integer,
-            num_path=self.num_path or o.num_path,
-            arr=self.arr + o.arr,
-            min_items=max(self.min_items, o.min_items),
-            max_items=_min_opt(self.max_items, o.max_items),
-            contains=self.contains + o.contains,
-            unique=self.unique or o.unique,
-            unevaluated_items=self.unevaluated_items + o.unevaluated_items,
-            obj=self.obj + o.obj,
-            required=tuple(dict.fromkeys(self.required + o.required)),
-            forbidden=self.forbidden | o.forbidden,
-            min_props=max(self.min_props, o.min_props),
-            max_props=_min_opt(self.max_props, o.max_props),
-            property_names=self.property_names + o.property_names,
-            unevaluated_props=self.unevaluated_props + o.unevaluated_props,
-            closed=self.closed or o.closed,
-            conj=self.conj + o.conj if combinators else (),
-            disj=self.disj + o.disj if combinators else (),
-            paths=self.paths + o.paths if combinators else (),
-        )
-
 
 _TRIVIAL = Facts()
 

@@ -713,10 +713,6 @@ def _float_bounds(c: NumberConstraint) -> tuple[Fraction | None, Fraction | None
 def integer_bounds(c: NumberConstraint) -> tuple[int | None, int | None] | None:
     """The integers ``[lo, hi]`` (None: unbounded side) within the bounds of ``c``;
     None when there is none."""
-    return _int_bounds(c)
-
-
-def _int_bounds(c: NumberConstraint) -> tuple[int | None, int | None] | None:
     lo = hi = None
     if c.minimum is not None:
         b, ex = c.minimum
@@ -904,7 +900,7 @@ def number_terminal_parts(c: NumberConstraint) -> list[str] | None:
     if not c.multiple_of:
         p = number_pattern(c)
         return None if p is None else [p]
-    ints = _int_bounds(c)
+    ints = integer_bounds(c)
     if ints is None:
         return None
     divisors: list[int] = []
@@ -951,7 +947,7 @@ def number_pattern(c: NumberConstraint) -> str | None:
     """Regex (Python syntax) of the JSON number literals that satisfy the bounds and
     type of ``c`` under jsonschema's semantics; None when no literal does.  Ignores
     ``multipleOf`` (see :func:`number_terminal_parts`)."""
-    ints = _int_bounds(c)
+    ints = integer_bounds(c)
     int_part = None if ints is None else _int_forms(*ints)
     fb = _float_bounds(c)
     if fb is None:
