@@ -51,6 +51,9 @@ def fill_bitmasks(matchers: list[Matcher], bitmask: np.ndarray, threads: int | N
                          f"got {bitmask.dtype} {bitmask.shape}")
     if any(m.grammar.n_words != n_words for m in matchers):
         raise ValueError("all matchers must use vocabularies of the same size")
+    if n == 1:  # a parallel region would only add its start-up
+        matchers[0].fill_bitmask(bitmask[0])
+        return
     words = bitmask.view(np.uint32)
     threads = numba.get_num_threads() if threads is None else max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
     groups: dict[int, list[int]] = {}

@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from .batch import fill_bitmasks
 from .errors import StructgenError
 
 __all__ = ["GenerationResult", "IncompleteGenerationError", "generate"]
@@ -592,8 +593,7 @@ def generate(
                 bm = None
                 if compiled is not None:
                     bm = bitmask[: len(active)]
-                    for k, b in enumerate(active):
-                        rows[b].matcher.fill_bitmask(bm[k])
+                    fill_bitmasks([rows[b].matcher for b in active], bm)
                 mask_time += time.perf_counter() - ts
                 sel = logits if len(active) == len(rows) else logits[torch.as_tensor(active, device=logits.device)]
                 if bias_ids is not None:

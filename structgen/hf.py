@@ -158,6 +158,7 @@ class LogitsProcessor:
         and return them.  Raises ``ValueError`` for scores narrower than the
         vocabulary's text and EOS ids, and, with ``strict=True``,
         :class:`StructgenError` for a row whose last token the constraint forbade."""
+        from .batch import fill_bitmasks
         from .bitmask import apply_bitmask_
         from .decoding import check_logits_width
 
@@ -170,22 +171,22 @@ class LogitsProcessor:
         states = self._step(ids) if self._continues(ids) else self._start(ids)
         self._states = states
         self._length = ids.shape[1]
-        bitmask = self.grammar.allocate_bitmask(ids.shape[0])
-        filled: dict[bytes, int] = {}
-        for r, row in enumerate(ids):
-            key = row.tobytes()
-            first = filled.get(key)
-            if first is not None:
-                bitmask[r] = bitmask[first]
-                continue
-            m = states[key].matcher
-            if m is not None:
-                m.fill_bitmask(bitmask[r])
-            else:
-                words = bitmask[r].view(np.uint32)
-                for e in self.grammar.eos_ids:
-                    words[e >> 5] |= np.uint32(1 << (int(e) & 31))
-            filled[key] = r
+        # one mask per distinct row (beams often share a prefix), filled in parallel
+        keys = [row.tobytes() for row in ids]
+        first: dict[bytes, int] = {}
+        for key in keys:
+            first.setdefault(key, len(first))
+        unique = self.grammar.allocate_bitmask(len(first))
+        live = [(i, states[key].matcher) for key, i in first.items() if states[key].matcher is not None]
+        for key, i in first.items():
+            if states[key].matcher is None:
+                self.grammar.fill_eos_only(unique[i])
+        if live:
+            rows = np.array([i for i, _ in live])
+            filled = np.ascontiguousarray(unique[rows])
+            fill_bitmasks([m for _, m in live], filled)
+            unique[rows] = filled
+        bitmask = unique[[first[key] for key in keys]]
         apply_bitmask_(scores, bitmask)
         return scores
 

@@ -110,6 +110,14 @@ class Grammar:
         shape = (self.n_words,) if batch is None else (batch, self.n_words)
         return np.zeros(shape, dtype=np.int32)
 
+    def fill_eos_only(self, out: np.ndarray) -> None:
+        """Write into the bitmask row ``out`` the mask that allows only the EOS ids (the
+        mask after EOS)."""
+        out[:] = 0
+        words = out.view(np.uint32)
+        for e in self.eos_ids:
+            words[e >> 5] |= np.uint32(1 << (int(e) & 31))
+
     def __repr__(self) -> str:
         t = self.tables
         return (f"<structgen.Grammar: {len(t.terminal_names)} terminals, {t.n_rules} rules, "
@@ -191,10 +199,7 @@ class Matcher:
             raise ValueError(f"bitmask row must be a contiguous int32 array of {g.n_words} words, "
                              f"got {out.dtype} {out.shape}")
         if self._finished:
-            out[:] = 0
-            words = out.view(np.uint32)
-            for e in g.eos_ids:
-                words[e >> 5] |= np.uint32(1 << (int(e) & 31))
+            g.fill_eos_only(out)
             return
         with g.lock:
             r = _engine.k_fill(g._gt, self._mt, g._st(), self._k, self._ls, out, True)
