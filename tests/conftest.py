@@ -3,9 +3,21 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from tests._tokenizers import TOKENIZER_NAMES
+
+# Property tests are reproducible: the same examples on every run and every machine
+# (derandomize seeds each test from its own name), and no example database carried
+# between runs.  A test that fails does so every time, and a session is never stopped
+# by a draw that happened to be unlucky.  HYPOTHESIS_PROFILE=explore draws fresh
+# examples (and keeps a database) when hunting for bugs on purpose.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session", params=TOKENIZER_NAMES)

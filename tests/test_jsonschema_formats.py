@@ -106,3 +106,24 @@ def test_unknown_format_is_none() -> None:
     ("0000-01-01", False), ("0001-01-01", True), ("2024-04-31", False), ("2024-12-31", True)])
 def test_dates(text: str, ok: bool) -> None:
     assert (re.fullmatch(FORMATS["date"], text) is not None) == ok
+
+
+def test_regex_format_compiles_exhaustively_on_short_strings() -> None:
+    """Every string of up to 4 characters, over the characters that make Python's
+    ``re`` parser refuse or warn, that the ``regex`` format accepts compiles without
+    error or warning (``[^]`` was once drawn by the property test above)."""
+    from structgen.jsonschema.formats import REGEX
+
+    dfa = compile_terminal(TerminalDef(REGEX))
+    alphabet = [bytes([b]) for b in b"a^[]\\-&|~(){}?*+1,.$:d"]
+    frontier, accepted = [(b"", dfa.start)], []
+    for _ in range(4):
+        frontier = [(s + c, t) for s, q in frontier for c in alphabet if (t := dfa.walk(c, q)) >= 0]
+        accepted += [s.decode() for s, q in frontier if dfa.accept[q]]
+    assert len(accepted) > 10_000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for s in accepted:
+            re.compile(s)
+    for refused in ("[^]", "[a&&b]", "[a--b]", "[a||b]", "[[a]", "a{2,1}", "a**", "(?<x"):
+        assert re.fullmatch(REGEX, refused) is None, refused

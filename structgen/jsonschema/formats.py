@@ -224,8 +224,13 @@ RELATIVE_JSON_POINTER = f"(?:0|[1-9][0-9]*)(?:#|{JSON_POINTER})"
 def _regex_syntax(depth: int) -> str:
     lit = r"[^\\^$.|?*+()\[\]{}]"
     esc = r"\\[\\^$.|?*+()\[\]{}/dDwWsSntrfv-]"
-    cls_item = _alt(r"[^\\\[\]-]", r"\\[\\\[\]^dDwWsSntrf-]", "a-z", "A-Z", "0-9")
-    cls = rf"\[\^?{cls_item}+\]"
+    # Inside a class: no unescaped "[" (a nested set to come), "-", "&", "|" or "~"
+    # (doubled, Python warns of set operations to come), and no "^" first: "[^]" is
+    # an unterminated negated class, not a class of "^".
+    plain = r"\\\[\]&|~-"
+    cls_item = _alt(rf"[^{plain}]", r"\\[\\\[\]^&|~dDwWsSntrf-]", "a-z", "A-Z", "0-9")
+    cls_first = _alt(rf"[^^{plain}]", r"\\[\\\[\]^&|~dDwWsSntrf-]", "a-z", "A-Z", "0-9")
+    cls = rf"\[\^?{cls_first}{cls_item}*\]"
     atoms = [lit, esc, r"\.", cls]
     if depth > 0:
         atoms.append(rf"\((?:\?:)?{_regex_syntax(depth - 1)}\)")
