@@ -3,7 +3,7 @@
     python benchmarks/decode_overhead.py                       # defaults below
     python benchmarks/decode_overhead.py --tokenizer llama3 --layers 4 --hidden 256
 
-A Llama-architecture model with random weights (``structgen._models.tiny_random_model``
+A Llama-architecture model with random weights (``structgen.models.tiny_random_model``
 with the sizes given) over one of the committed test tokenizers decodes with
 :func:`structgen.generate` twice per constraint, from the same prompt and seed:
 unconstrained, and under the constraint.  Jump-forward is off, so every token costs one
@@ -80,7 +80,7 @@ def main() -> None:
 
     import torch
 
-    from structgen._models import tiny_random_model
+    from structgen.models import tiny_random_model
     from structgen.decoding import generate
     from tests._tokenizers import load_tokenizer
 

@@ -91,7 +91,7 @@ def main(argv=None) -> None:
     ap.add_argument("--option", action="append", default=[], metavar="KEY=JSON", help="a JsonSchema option")
     args = ap.parse_args(argv)
 
-    from structgen._models import load_model_and_tokenizer
+    from structgen.models import load_model_and_tokenizer
     from structgen.api import compile as sg_compile
     from structgen.errors import CompileError, StructgenError
     from structgen.decoding import generate

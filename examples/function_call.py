@@ -1,6 +1,6 @@
 """Function calling: pick a tool, then generate its arguments against its JSON Schema.
 
-    python examples/function_call.py [--model DIR]
+    python examples/function_call.py [--random | --model DIR]   (default: SmolLM2-135M-Instruct)
 
 The tool schemas are the ones shipped in ``schemas/`` (installed as
 ``structgen.schemas``).  Step 1 constrains the answer to one of the tool names (a

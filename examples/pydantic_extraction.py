@@ -1,10 +1,10 @@
 """Information extraction into a pydantic model, several documents in one batch.
 
-    python examples/pydantic_extraction.py [--model DIR]
+    python examples/pydantic_extraction.py [--random | --model DIR]   (default: SmolLM2-135M-Instruct)
 
 Each document is read by the model and the answer is constrained to the ``Contact``
 schema: emails must match the e-mail format, dates the ISO date format, the phone
-number a pattern.  With the tiny random model (the default) the values are nonsense
+number a pattern.  With the tiny random model (--random) the values are nonsense
 but always well-formed and always validate.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from _common import load, parse_args, report
+from _common import chat_or_text, load, parse_args, report
 from pydantic import BaseModel, Field
 
 from structgen import generate
@@ -33,9 +33,11 @@ class Contact(BaseModel):
 def main() -> None:
     args = parse_args(__doc__, max_tokens=160)
     model, tokenizer, is_random = load(args)
-    prompts = [f"Extract the contact as JSON.\n\n{doc}\n\nJSON:" for doc in DOCUMENTS]
-    results = generate(model, tokenizer, prompts, schema=Contact, whitespace="compact", temperature=0.7,
-                       seed=args.seed, max_tokens=args.max_tokens)
+    prompts = [chat_or_text(tokenizer, f"{doc}\n\nGive the contact's name, email, phone and the date we met.",
+                            "You extract facts from text and answer in JSON.") for doc in DOCUMENTS]
+    # Greedy, in the layout of json.dumps(value, indent=2), which small models know best.
+    results = generate(model, tokenizer, prompts, schema=Contact, indent=2, seed=args.seed,
+                       max_tokens=args.max_tokens)
     for doc, result in zip(DOCUMENTS, results):
         print(f"document: {doc!r}")
         if result.finished:
@@ -45,7 +47,7 @@ def main() -> None:
             print(f"  incomplete at --max-tokens: {result.text!r}")
         print(f"  {report(result)}")
     if is_random:
-        print("note: random weights: the fields are well-formed nonsense. Use --model DIR for real extraction.")
+        print("note: random weights: the fields are well-formed nonsense. Drop --random for a real model.")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Regular-expression constraints: dates and phone numbers.
 
-    python examples/regex_formats.py [--model DIR]
+    python examples/regex_formats.py [--random | --model DIR]   (default: SmolLM2-135M-Instruct)
 
 Patterns use Python ``re`` syntax and must match the whole output.  Forced text (the
 literal parts of a pattern) is appended by jump-forward without asking the model,

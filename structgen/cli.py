@@ -169,7 +169,7 @@ def _err(msg: str) -> None:
 def _cmd_generate(args: argparse.Namespace) -> int:
     import torch
 
-    from ._models import load_model_and_tokenizer
+    from .models import load_model_and_tokenizer
     from .errors import StructgenError
     from .decoding import generate
 
@@ -249,7 +249,7 @@ def _expand_schema_specs(specs: Sequence[str]) -> list[str]:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from ._models import bundled_tokenizer
+    from .models import bundled_tokenizer
     from .api import compile as compile_constraint
     from .constraints import Lark, Regex
     from .errors import CompileError

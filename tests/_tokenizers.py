@@ -15,7 +15,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from structgen._models import _decompress
+from structgen.models import _decompress
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tokenizers"
 

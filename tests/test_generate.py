@@ -1,6 +1,6 @@
 """structgen.generate on tiny random-weight Llama models over real tokenizers.
 
-The models are 2-layer Llamas with seeded random weights (``structgen._models``): their
+The models are 2-layer Llamas with seeded random weights (``structgen.models``): their
 text is meaningless, which is the point: every output must still be valid, and with
 bounded constraints (bounded strings, integers and enums; the JSON Schema default
 whitespace is bounded too) every run must end on EOS well inside ``max_tokens``.
@@ -19,7 +19,7 @@ import pytest
 import torch
 from pydantic import BaseModel, Field
 
-from structgen._models import tiny_random_model
+from structgen.models import tiny_random_model
 from structgen.errors import StructgenError
 from structgen.decoding import (
     GenerationResult,

@@ -18,7 +18,7 @@ import pytest
 import torch
 from pydantic import BaseModel, Field
 
-from structgen._models import tiny_random_model
+from structgen.models import tiny_random_model
 from structgen.constraints import Regex
 from structgen.errors import StructgenError
 from structgen.hf import LogitsProcessor
