@@ -288,7 +288,22 @@ class XgrammarRunner(Runner):
         return self.hf_generate(enc, LogitsProcessor(compiled))
 
 
+class NoConstraintRunner(Runner):
+    """The model alone (``model.generate`` without a processor): the baseline."""
+
+    name = "none"
+    dist = "transformers"
+
+    def compile(self, schema: Any) -> Any:
+        return None
+
+    def generate(self, compiled: Any, prompt: Any, enc: dict) -> tuple[list[int], float, float]:
+        return self.hf_generate(enc, lambda input_ids, scores: scores)
+
+
 def make_runner(name: str, model: Any, tok: Any, args: argparse.Namespace) -> Runner:
+    if name == "none":
+        return NoConstraintRunner(model, tok, args)
     if name == "structgen":
         return StructgenRunner(model, tok, args)
     if name == "structgen-hf":

@@ -74,8 +74,9 @@ def _constraint_args(p: argparse.ArgumentParser, *, many: bool) -> None:
         x.add_argument("--grammar", metavar="FILE",
                        help="a Lark grammar file, or a shipped grammar name: json, sql, arithmetic, c")
     s = p.add_argument_group("JSON Schema options")
-    s.add_argument("--whitespace", choices=("flexible", "compact"), default=None,
-                   help="whitespace between JSON tokens: flexible (bounded runs, the default) or compact (none)")
+    s.add_argument("--whitespace", choices=("flexible", "compact", "any"), default=None,
+                   help="whitespace between JSON tokens: flexible (a space or a line break and indentation, "
+                        "the default), compact (none) or any (bounded runs, also around the value)")
     s.add_argument("--indent", type=int, default=None, metavar="N", help="force json.dumps(..., indent=N) layout")
     s.add_argument("--lenient", action="store_true",
                    help="drop constraints that cannot be enforced (with a warning) instead of failing")

@@ -136,9 +136,13 @@ PERSON = {
 
 def test_object_required_and_additional() -> None:
     check(PERSON, [{"name": "a"}, {"name": "a", "age": 3}, {"name": "a", "extra": [1, {}]},
-                   {"name": "b", "x": 1, "age": 2, "y": None, "tags": []}],
+                   {"name": "b", "age": 2, "tags": [], "x": 1, "y": None}],
           [{}, {"age": 3}, {"name": 1}, {"name": "a", "age": -1}, {"name": "a", "tags": [1]}],
-          texts_bad=['{"name":"a",}', '{"name": "a" "age": 1}'])
+          texts_bad=['{"name":"a",}', '{"name": "a" "age": 1}',
+                     # additional properties come after the declared ones (extra_properties_last)
+                     '{"name": "b", "x": 1, "age": 2}', '{"x": 1, "name": "b"}'])
+    check(PERSON, [{"name": "b", "x": 1, "age": 2, "y": None, "tags": []}, {"x": 1, "name": "b"}],
+          extra_properties_last=False)
     closed = dict(PERSON, additionalProperties=False)
     check(closed, [{"name": "a", "age": 1}], [{"name": "a", "x": 1}])
     check(PERSON, [{"name": "a"}], texts_bad=['{"name": "a", "x": 1}'], additional_properties_default=False)
@@ -156,6 +160,12 @@ def test_property_order_options() -> None:
     check(schema, [{"b": 2, "a": 1}], texts_bad=['{"a": 1, "b": 2}'], property_order="required_first")
     check(schema, [{"b": 2, "a": 1}, {"a": 1, "b": 2}, {"b": 2}], [{"a": 1}],
           texts_bad=['{"a": 1, "a": 1, "b": 2}', '{"b": 2, "b": 2}'], property_order="any")
+    # additional properties in "any" order: after the declared ones, once the required are written
+    open_schema = dict(schema, additionalProperties=True)
+    check(open_schema, [{"b": 2, "a": 1, "x": 0}, {"a": 1, "b": 2, "x": 0, "y": 1}, {"b": 2, "x": 0}],
+          texts_bad=['{"x": 0, "b": 2}', '{"b": 2, "x": 0, "a": 1}'], property_order="any")
+    check(open_schema, [{"x": 0, "b": 2}, {"b": 2, "x": 0, "a": 1}], property_order="any",
+          extra_properties_last=False)
 
 
 def test_pattern_properties_and_property_names() -> None:
@@ -262,9 +272,17 @@ def test_unevaluated_properties() -> None:
 def test_whitespace_modes() -> None:
     inst = {"a": [1, {"b": None}], "c": "x"}
     schema = {"type": "object"}
-    g = check(schema, [inst], texts_ok=[json.dumps(inst, indent=2), " " + json.dumps(inst) + "\n"],
-              texts_bad=["{" + " " * 30 + "}"])
-    del g
+    dumps = json.dumps(inst)
+    # flexible (the default): what models write -- one space, or a line break and an
+    # indentation -- and nothing around the value, so a complete value ends at once
+    check(schema, [inst], texts_ok=[json.dumps(inst, indent=2), json.dumps(inst, indent=4),
+                                    json.dumps(inst, indent="\t"), json.dumps(inst, indent=2).replace("\n", "\r\n"), "{ }"],
+          texts_bad=[" " + dumps, dumps + "\n", dumps + " ", "{" + " " * 30 + "}", '{  "a": [1]}', '{"a":\n\n[1]}',
+                     '{"a": [1,\n' + " " * 21 + "2]}"])
+    check({"type": "array"}, texts_ok=["[ 1 ]", "[\n" + " " * 20 + "1]"])
+    # any: the behaviour before 2026-12, bounded runs everywhere and around the value
+    check(schema, [inst], texts_ok=[json.dumps(inst, indent=2), " " + dumps + "\n", '{  "a":\n\n[1]}'],
+          texts_bad=["{" + " " * 30 + "}", dumps + " " * 21], whitespace="any")
     check(schema, texts_ok=[json.dumps(inst, separators=(",", ":"))], texts_bad=[json.dumps(inst)],
           whitespace="compact")
     check(schema, texts_ok=[json.dumps(inst, indent=2), "{}"],

@@ -17,8 +17,8 @@ A definition's nonterminal is
   regexes), one ``json_string`` terminal, or array/object rules.
 
 Objects use the declared property order; required properties cannot be skipped,
-additional properties may appear between declared ones, and ``min/maxProperties``
-count with O(n·k) rules.  Arrays count positions up to what the bounds need.
+additional properties come after the declared ones (between them with
+``extra_properties_last=False``), and ``min/maxProperties`` count with O(n·k) rules.  Arrays count positions up to what the bounds need.
 """
 
 from __future__ import annotations
@@ -93,11 +93,15 @@ class _Layout:
         self.b = b
         self.opts = opts
         self.indent = opts.indent
-        if opts.indent is None and opts.whitespace == "flexible":
+        self.ws = self.outer_ws = None
+        if opts.indent is None and opts.whitespace == "any":
             ws = opts.whitespace_pattern or f"[ \\t\\n\\r]{{0,{opts.max_whitespace}}}"
+            self.ws = self.outer_ws = f"(?:{ws})"
+        elif opts.indent is None and opts.whitespace == "flexible":
+            # What models write between JSON tokens: nothing, one space, or a line break
+            # and an indentation -- not a long run of blanks they can spend tokens on.
+            ws = opts.whitespace_pattern or f"(?: |\\r?\\n[ \\t]{{0,{opts.max_whitespace}}})?"
             self.ws = f"(?:{ws})"
-        else:
-            self.ws = None
 
     def _t(self, pattern: str) -> str:
         return self.b.add_terminal(TerminalDef(pattern))
@@ -140,11 +144,11 @@ class _Layout:
         return self._lit(":")
 
     def outer(self) -> str | None:
-        """Optional whitespace around the whole value (flexible mode only)."""
-        if self.ws is None:
+        """Optional whitespace around the whole value (``whitespace="any"`` only: a
+        complete value otherwise ends at once, as in the peers)."""
+        if self.outer_ws is None:
             return None
-        ws = self.opts.whitespace_pattern or f"[ \\t\\n\\r]{{0,{self.opts.max_whitespace}}}"
-        return self._t(f"(?:{ws})")
+        return self._t(self.outer_ws)
 
 
 _LITERAL_PATTERN = re.compile(r"\^((?:[A-Za-z0-9_ \-:/@#%&=,;'<>~`!]|\\[.\\/+*?()\[\]{}|^$-])*)\$")
@@ -1496,6 +1500,7 @@ class _Compiler:
         def can_close(c: int) -> bool:
             return c >= 1 and (not track or c >= cmin)
 
+        extras_last = self.opts.extra_properties_last
         open_t = self.layout.open("{", depth)
         close_t = self.layout.close("}", depth)
         comma = self.layout.comma(depth)
@@ -1536,7 +1541,7 @@ class _Compiler:
                 return
             c2 = nxt(c)
             if c2 is not None:
-                if gen_sym is not None:
+                if gen_sym is not None and not extras_last:
                     b.rule(s, sep(c) + [gen_sym, z_state(i, c2)])
                 b.rule(s, sep(c) + [ent_syms[i][0], x_state(i + 1, c2)])
 
@@ -1550,34 +1555,38 @@ class _Compiler:
             fill(*todo.pop())
 
     def _any_order_object(self, name, ent_syms, gen_sym, open_t, close_t, comma, nxt, can_close, origin) -> None:
-        """Declared properties in any order: a state per (set written, count)."""
+        """Declared properties in any order: a state per (set written, count, and --
+        with ``extra_properties_last`` -- whether the additional ones have begun, after
+        which no declared property follows)."""
         b = self.b
         n = len(ent_syms)
         req = sum(1 << i for i, (_, r) in enumerate(ent_syms) if r)
-        memo: dict[tuple[int, int], str] = {}
-        todo: list[tuple[int, int, str]] = []
+        extras_last = self.opts.extra_properties_last
+        memo: dict[tuple[int, int, bool], str] = {}
+        todo: list[tuple[int, int, bool, str]] = []
 
-        def st(done: int, c: int) -> str:
-            s = memo.get((done, c))
+        def st(done: int, c: int, tail: bool = False) -> str:
+            s = memo.get((done, c, tail))
             if s is None:
-                s = memo[(done, c)] = b.fresh("obj", origin=origin)
-                todo.append((done, c, s))
+                s = memo[(done, c, tail)] = b.fresh("obj", origin=origin)
+                todo.append((done, c, tail, s))
             return s
 
         b.rule(name, [open_t, st(0, 0)])
         while todo:
-            done, c, s = todo.pop()
+            done, c, tail, s = todo.pop()
             sep = [comma] if c > 0 else []
             if done & req == req and can_close(c):
                 b.rule(s, [close_t])
             c2 = nxt(c)
             if c2 is None:
                 continue
-            for i, (e, _) in enumerate(ent_syms):
-                if not done >> i & 1:
-                    b.rule(s, sep + [e, st(done | 1 << i, c2)])
-            if gen_sym is not None:
-                b.rule(s, sep + [gen_sym, st(done, c2)])
+            if not tail:
+                for i, (e, _) in enumerate(ent_syms):
+                    if not done >> i & 1:
+                        b.rule(s, sep + [e, st(done | 1 << i, c2)])
+            if gen_sym is not None and (not extras_last or done & req == req):
+                b.rule(s, sep + [gen_sym, st(done, c2, extras_last)])
 
     def _generic_entries(self, d: _Def, excluded_names: list[str], inner) -> list[tuple[str, _Def]]:
         """(key terminal, value def) for the keys that are not declared."""

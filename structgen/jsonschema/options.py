@@ -13,7 +13,7 @@ class SchemaRelaxedWarning(UserWarning):
     enforce and dropped (the message names the keyword and its JSON pointer)."""
 
 
-_WHITESPACE = ("flexible", "compact")
+_WHITESPACE = ("flexible", "compact", "any")
 _ORDER = ("declared", "required_first", "any")
 
 
@@ -21,10 +21,15 @@ _ORDER = ("declared", "required_first", "any")
 class JsonSchemaOptions:
     """How a JSON Schema becomes a grammar.
 
-    * ``whitespace``: ``"flexible"`` (default) allows a run of at most
-      ``max_whitespace`` whitespace characters (space, tab, CR, LF) before and after
-      each ``{ } [ ] , :`` and around the whole value; ``"compact"`` allows none.
-      ``whitespace_pattern`` (a regex) replaces the flexible run.
+    * ``whitespace``: ``"flexible"`` (default) allows, before and after each
+      ``{ } [ ] , :``, what models write there: nothing, one space, or a newline
+      followed by an indentation of at most ``max_whitespace`` spaces and tabs; and
+      nothing before or after the whole value, so a complete value ends at once.
+      ``"compact"`` allows no whitespace at all.  ``"any"`` (the behaviour before
+      2026-12) allows any run of at most ``max_whitespace`` whitespace characters
+      (space, tab, CR, LF) in each gap and around the whole value.
+      ``whitespace_pattern`` (a regex) replaces the gap pattern of ``"flexible"`` and
+      ``"any"``.
     * ``indent``: an int forces the exact layout of ``json.dumps(value, indent=N)``
       (``", "``-free, ``": "`` after keys); objects/arrays nested deeper than
       ``max_indent_depth`` are not allowed in that mode.
@@ -34,8 +39,13 @@ class JsonSchemaOptions:
     * ``property_order``: ``"declared"`` (the order of ``properties``),
       ``"required_first"`` (required properties first, each group in declared order)
       or ``"any"`` (any order, each property at most once; objects with more than 8
-      declared properties fall back to the declared order).  Additional properties
-      may appear between declared ones.
+      declared properties fall back to the declared order).
+    * ``extra_properties_last``: additional properties (those ``properties`` does not
+      declare, where ``additionalProperties`` or ``patternProperties`` allow them)
+      come after the declared ones (default, as llguidance does: a model that copies
+      the schema's own keys -- ``"type"``, ``"properties"`` -- from its prompt cannot
+      write them before the properties asked for); False lets them appear anywhere
+      between the declared ones.
     * ``lenient``: constraints that cannot be enforced token by token (e.g.
       ``uniqueItems`` on open items) are dropped with a :class:`SchemaRelaxedWarning`
       instead of raising :class:`~structgen.CompileError`.
@@ -54,6 +64,7 @@ class JsonSchemaOptions:
     whitespace_pattern: str | None = None
     additional_properties_default: bool | None = None
     property_order: str = "declared"
+    extra_properties_last: bool = True
     lenient: bool = False
     max_indent_depth: int = 32
     max_items_unrolled: int = 4096
@@ -78,6 +89,8 @@ class JsonSchemaOptions:
                 raise ValueError(f"whitespace_pattern is not a valid regex: {exc}") from None
         if self.additional_properties_default not in (None, True, False):
             raise ValueError("additional_properties_default must be None, True or False")
+        if not isinstance(self.extra_properties_last, bool):
+            raise ValueError(f"extra_properties_last must be True or False, not {self.extra_properties_last!r}")
         if self.property_order not in _ORDER:
             raise ValueError(f"property_order must be one of {_ORDER}, not {self.property_order!r}")
         if self.max_number_padding is not None and (isinstance(self.max_number_padding, bool)
