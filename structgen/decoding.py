@@ -13,12 +13,24 @@ raise :class:`IncompleteGenerationError`).
 
 Jump-forward
 ------------
-When the constraint leaves only one way to go on (``Matcher.forced_bytes()``, e.g.
-``"name": "`` after ``{`` in a closed JSON object without whitespace), those bytes are
-not sampled token by token.  They are tokenized *canonically* (``Vocabulary.encode``,
-the tokenizer's own tokenization of that text in mid-output) and appended in the same
-forward pass as the sampled token that precedes them.  The policy, chosen to stay
-close to what the model would have produced:
+Tokens the constraint decides are appended without asking the model, in the same
+forward pass as the sampled token that precedes them.  Two policies
+(``jump_forward=True``, the default, takes the first when sampling and the second when
+greedy):
+
+``"exact"``: only tokens that the mask leaves as the single choice, one after the
+other.  Masked sampling draws such a token with probability 1, so the sampled
+distribution is exactly that of sampling every token under the mask (checked against
+enumerated distributions in ``tests/test_sampling_exact.py``).
+
+``"canonical"``: when the constraint leaves only one way to go on
+(``Matcher.forced_bytes()``, e.g. ``"name": "`` after ``{`` in a closed JSON object
+without whitespace), those bytes are tokenized *canonically* (``Vocabulary.encode``,
+the tokenizer's own tokenization of that text in mid-output) and appended.  Where the
+mask would allow several tokenizations of the forced text, this chooses one for the
+model, which changes what sampling draws after it (total variation 0.18 against masked
+sampling on a toy LM); under greedy decoding it stays close to what the model would
+have produced and saves more forward passes.  The policy:
 
 * Only whole tokens are forced, and the **last** canonical token of the forced text is
   left to the model: its bytes may merge with the text that follows the forced part
@@ -32,9 +44,14 @@ close to what the model would have produced:
   output is in the matcher's history), never with ``consume_bytes``.
 
 The text before the forced part is never retokenized: a token the model already emitted
-stays.  Because jump-forward changes the token sequence (canonical tokens instead of
-the model's choices), ``jump_forward=False`` gives exactly the tokens that
-``model.generate`` with :class:`structgen.LogitsProcessor` gives under greedy decoding.
+stays.  Because canonical jump-forward changes the token sequence (canonical tokens
+instead of the model's choices), ``jump_forward=False`` (or ``"exact"``) gives exactly
+the tokens that ``model.generate`` with :class:`structgen.LogitsProcessor` gives under
+greedy decoding.
+
+``max_tokens`` counts text tokens (forced ones included, EOS not): a text that is in the
+language when the budget is spent ends as complete (``stop_reason="eos"``), as it
+would if EOS were still offered.
 
 Errors: ``ValueError``/``TypeError`` for bad arguments (named), :class:`CompileError`
 from the constraint, :class:`StructgenError` if the engine ever allows no token in a
@@ -71,8 +88,9 @@ class GenerationResult:
     ``str`` and as the exact bytes the constraint saw (a text cut off by ``max_tokens``
     may end inside a UTF-8 character; ``text`` then shows U+FFFD).  ``tokens``: the
     generated token ids, EOS excluded.  ``stop_reason``: ``"eos"`` (the text is
-    complete: EOS was chosen, or nothing but EOS could follow) or ``"length"``
-    (``max_tokens`` reached first).  ``forced_tokens``: how many of ``tokens`` were
+    complete: EOS was chosen, nothing but EOS could follow, or ``max_tokens`` text
+    tokens were written and the text is in the language) or ``"length"``
+    (``max_tokens`` reached before the text was complete).  ``forced_tokens``: how many of ``tokens`` were
     appended by jump-forward.  Timings in seconds: ``ttft`` (call to first generated
     token, prompt processing and compilation included), ``elapsed`` (whole call),
     ``mask_time`` (computing masks and advancing matchers).  In a batch the timings
@@ -397,6 +415,12 @@ class _Row:
     n_real: int = 0  # tokens of this row in the KV cache that are not padding
 
 
+def _at_budget(r: _Row) -> str:
+    """The stop reason of a row that has written ``max_tokens`` text tokens: complete
+    (``"eos"``) when its text is already in the language, else ``"length"``."""
+    return "eos" if r.matcher is not None and r.matcher.is_accepting() else "length"
+
+
 def _matcher_finished(m: Any) -> bool:
     """Nothing but EOS can follow (the cheap accepting test first)."""
     return m.is_accepting() and m.is_finished()
@@ -423,6 +447,43 @@ def _jump_forward(row: _Row, vocab: Any, budget: int) -> list[int]:
     if keep < len(ids):
         m.rollback(len(ids) - keep)
     return ids[:keep]
+
+
+def _only_token(words: np.ndarray) -> int:
+    """The one token a bitmask row allows, or -1 when it allows none or several."""
+    nz = np.flatnonzero(words)
+    if nz.shape[0] != 1:
+        return -1
+    w = int(words[nz[0]]) & 0xFFFFFFFF
+    if w & (w - 1):
+        return -1
+    return int(nz[0]) * 32 + w.bit_length() - 1
+
+
+def _jump_forward_exact(row: _Row, budget: int, scratch: np.ndarray, eos: frozenset) -> list[int]:
+    """Advance ``row.matcher`` over the tokens that the mask leaves as the only choice,
+    one after the other (at most ``budget``): masked sampling would draw each of them
+    with probability 1, so appending them unsampled changes no distribution."""
+    m = row.matcher
+    out: list[int] = []
+    while len(out) < budget and not _matcher_finished(m):
+        m.fill_bitmask(scratch)
+        t = _only_token(scratch)
+        if t < 0 or t in eos or not m.advance(t):
+            break
+        out.append(t)
+    return out
+
+
+def _resolve_jump_forward(jump_forward: Any, temperature: float) -> str | None:
+    """``"canonical"``, ``"exact"`` or None (off) for :func:`generate`'s argument."""
+    if jump_forward is True:
+        return "canonical" if temperature == 0 else "exact"
+    if jump_forward is False or jump_forward is None:
+        return None
+    if jump_forward in ("canonical", "exact"):
+        return jump_forward
+    raise ValueError(f"jump_forward must be True, False, 'exact' or 'canonical', not {jump_forward!r}")
 
 
 def _no_token_error(row: _Row, vocab: Any) -> StructgenError:
@@ -486,7 +547,7 @@ def generate(
     top_p: float = 1.0,
     top_k: int = 0,
     seed: int | None = None,
-    jump_forward: bool = True,
+    jump_forward: bool | str = True,
     eos_token_id: int | Sequence[int] | None = None,
     logit_bias: dict[int, float] | None = None,
     progress: bool = False,
@@ -510,7 +571,12 @@ def generate(
     ``top_k`` (0: off) and ``top_p`` (1: off) applied after masking, from a
     ``torch.Generator`` seeded with ``seed`` (None: torch's global RNG).  One generator
     serves the whole batch, so a row's sample depends on the batch it is in.
-    ``jump_forward``: feed forced text without sampling it (see the module docstring).
+    ``jump_forward``: append forced tokens without sampling them (see the module
+    docstring): True (default) forces the canonical tokens of forced text when greedy
+    and, when sampling, only the tokens the mask leaves as the single choice, which
+    keeps the sampled distribution exact; ``"canonical"`` or ``"exact"`` choose one
+    policy whatever the temperature (``"canonical"`` changes what sampling draws);
+    False turns it off.
     ``eos_token_id``: the ids that end generation (default: the model's generation
     config, else the tokenizer's).  ``logit_bias``: ``{token_id: bias}`` added to the
     logits before masking (a token the constraint forbids stays forbidden; e.g. a
@@ -527,6 +593,7 @@ def generate(
 
     t0 = time.perf_counter()
     _check_sampling(max_tokens, temperature, top_p, top_k)
+    jf = _resolve_jump_forward(jump_forward, temperature)
     constraint, pyd_model = resolve_constraint(schema, regex, grammar, **schema_options)
     prompts, batch = encode_prompts(tokenizer, prompt)
     explicit = eos_token_id is not None
@@ -549,13 +616,20 @@ def generate(
 
     rows = [_Row(prompt=p, matcher=compiled.matcher() if compiled is not None else None) for p in prompts]
     mask_time = 0.0
+    scratch = compiled.allocate_bitmask() if compiled is not None and jf == "exact" else None
+
+    def force(r: _Row, budget: int) -> list[int]:
+        if jf == "canonical":
+            return _jump_forward(r, vocab, budget)
+        return _jump_forward_exact(r, budget, scratch, eos_set)
+
     # Text forced from the very start goes in with the prompt.
     chunks = []
     for r in rows:
         forced = []
-        if compiled is not None and jump_forward:
+        if compiled is not None and jf is not None:
             ts = time.perf_counter()
-            forced = _jump_forward(r, vocab, max_tokens)
+            forced = force(r, max_tokens)
             mask_time += time.perf_counter() - ts
             r.tokens += forced
             r.forced += len(forced)
@@ -584,7 +658,7 @@ def generate(
                 if r.matcher is not None and _matcher_finished(r.matcher):
                     r.done, r.stop_reason = True, "eos"
                 elif len(r.tokens) >= max_tokens:
-                    r.done, r.stop_reason = True, "length"
+                    r.done, r.stop_reason = True, _at_budget(r)
             while True:
                 active = [b for b, r in enumerate(rows) if not r.done]
                 if not active:
@@ -619,8 +693,8 @@ def generate(
                     r.tokens.append(t)
                     new = [t]
                     if r.matcher is not None:
-                        if jump_forward:
-                            forced = _jump_forward(r, vocab, max_tokens - len(r.tokens))
+                        if jf is not None:
+                            forced = force(r, max_tokens - len(r.tokens))
                             r.tokens += forced
                             r.forced += len(forced)
                             new += forced
@@ -628,7 +702,7 @@ def generate(
                             r.done, r.stop_reason = True, "eos"
                             continue
                     if len(r.tokens) >= max_tokens:
-                        r.done, r.stop_reason = True, "length"
+                        r.done, r.stop_reason = True, _at_budget(r)
                         continue
                     chunks[b] = new
                 mask_time += time.perf_counter() - ts
