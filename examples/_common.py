@@ -47,6 +47,12 @@ def load(args: argparse.Namespace) -> tuple[Any, Any, bool]:
     if not args.random and torch.cuda.is_available():
         model.to("cuda")
     print(f"[model] {desc}; loaded in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    from structgen._engine import kernels_cached
+
+    if kernels_cached() is False:
+        print("[structgen] first run after install: compiling structgen's kernels (about a minute, once; "
+              "later runs load them from numba's cache). The time to the first token includes it.",
+              file=sys.stderr)
     return model, tokenizer, args.random
 
 

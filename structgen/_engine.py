@@ -1009,3 +1009,19 @@ def k_fill_batch(gt, mts, sts, ks, lss, out, status):
     for i in prange(ks.shape[0]):
         tid = get_thread_id()
         status[i] = fill_mask(gt, mts[i], sts[tid], ks[i], lss[i], out[i], True)
+
+
+def kernels_cached() -> bool | None:
+    """Whether numba's on-disk cache holds the kernels a first mask needs (``k_init``,
+    ``k_fill`` and the DFA builder).  False in the first process after an install or an
+    upgrade, which JIT-compiles them (about a minute on a 2-core machine; see
+    ``benchmarks/first_process.py``); None when numba's cache cannot be read."""
+    from . import dfa
+
+    try:
+        for fn in (k_init, k_fill, dfa._nfa_to_dfa):
+            if not fn._cache._cache_file._load_index():  # empty when missing or stale
+                return False
+    except Exception:  # noqa: BLE001 - numba internals; the answer is only advice
+        return None
+    return True

@@ -207,6 +207,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         _err("--system needs --chat")
         return EXIT_ERROR
     progress = args.progress if args.progress is not None else sys.stderr.isatty()
+    from ._engine import kernels_cached
+
+    if kernels_cached() is False:
+        print("structgen: first run after install: compiling the kernels (about a minute, once; later runs load "
+              "them from numba's cache)", file=sys.stderr)
     try:
         result = generate(model, tokenizer, prompt, max_tokens=args.max_tokens, temperature=args.temperature,
                           top_p=args.top_p, top_k=args.top_k, seed=args.seed, jump_forward=args.jump_forward,
@@ -222,8 +227,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         print(json.dumps(record, ensure_ascii=False))
     else:
         print(result.text)
-    summary = (f"stop: {result.stop_reason}; {len(result.tokens)} tokens ({result.forced_tokens} forced) in "
-               f"{result.elapsed:.2f} s, time to first token {result.ttft:.2f} s, {result.tokens_per_s:.1f} tokens/s")
+    n = len(result.tokens)
+    per_token = 1000 * (result.elapsed - result.ttft) / (n - 1) if n > 1 else 1000 * result.elapsed
+    summary = (f"stop: {result.stop_reason}; {n} tokens ({result.forced_tokens} forced) in "
+               f"{result.elapsed:.2f} s: first token after {result.ttft:.2f} s (compilation included), "
+               f"then {per_token:.1f} ms/token")
     print(f"structgen: {summary}", file=sys.stderr)
     if not result.finished:
         print(f"structgen: INCOMPLETE: --max-tokens {args.max_tokens} was reached before the constraint was "

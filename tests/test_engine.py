@@ -150,3 +150,15 @@ def test_fill_bitmask_checks_its_buffer():
         m.fill_bitmask(np.zeros(VOCAB.n_words, dtype=np.int64))
     with pytest.raises(ValueError, match="words"):
         m.fill_bitmask(np.zeros(0, dtype=np.int32))
+
+
+def test_kernels_cached_is_false_with_an_empty_numba_cache(tmp_path) -> None:
+    """The first process after install is told that it compiles (examples, CLI)."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from structgen._engine import kernels_cached; print(kernels_cached())"
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)},
+                         capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.strip() == "False", out
