@@ -136,6 +136,11 @@ def test_greedy_generate_equals_hf_generate_with_processor(name):
     gen = out[0, enc["input_ids"].shape[1]:].tolist()
     assert gen[-1] == eos
     assert gen[:-1] == ours[0].tokens
+    # exact jump-forward appends only single choices: the same tokens, fewer samplings
+    # (none in Llama-2: byte-fallback tokens give every byte a second spelling)
+    exact = generate(model, tok, prompts[0], schema=schema, max_tokens=100, jump_forward="exact")
+    assert exact.tokens == ours[0].tokens
+    assert (exact.forced_tokens > 0) == (name != "llama2")
     if name != "llama2":
         return
     # the same rows in one left-padded batch
