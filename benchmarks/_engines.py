@@ -167,13 +167,9 @@ class StructgenEngine(Engine):
         dataset repeats some schemas; a repeat would otherwise be a cache hit)."""
         if self.keep_caches:
             return
-        from structgen import api
+        from structgen.api import clear_memory_caches
 
-        for attr in ("_grammar_cache", "_tables_cache"):
-            cache = getattr(api, attr, None)
-            if cache is not None:
-                with api._cache_lock:
-                    cache.clear()
+        clear_memory_caches()
 
     def compile(self, schema: Any) -> Any:
         self.clear_caches()
@@ -201,6 +197,21 @@ class StructgenEngine(Engine):
         return self.sg.__version__
 
 
+def llguidance_matcher(lltok: Any, schema: Any) -> Any:
+    """llguidance's ``LLMatcher`` for a JSON Schema (its defaults); raises
+    :class:`EngineCompileError` for a schema it refuses."""
+    import llguidance
+
+    try:
+        grammar = llguidance.LLMatcher.grammar_from_json_schema(schema)
+    except ValueError as exc:
+        raise EngineCompileError(str(exc)) from None
+    m = llguidance.LLMatcher(lltok, grammar, log_level=0)
+    if m.is_error():
+        raise EngineCompileError(m.get_error())
+    return m
+
+
 class LlguidanceEngine(Engine):
     """llguidance: ``LLMatcher(tokenizer, grammar_from_json_schema(schema))``; each instance
     walks a ``deep_copy`` of the compiled (pristine) matcher."""
@@ -223,14 +234,7 @@ class LlguidanceEngine(Engine):
         return {"vocab_size": self.vocab_size, "eos": self.eos}
 
     def compile(self, schema: Any) -> Any:
-        try:
-            grammar = self.llg.LLMatcher.grammar_from_json_schema(schema)
-        except ValueError as exc:
-            raise EngineCompileError(str(exc)) from None
-        m = self.llg.LLMatcher(self.tok, grammar, log_level=0)
-        if m.is_error():
-            raise EngineCompileError(m.get_error())
-        return m
+        return llguidance_matcher(self.tok, schema)
 
     def matcher(self, compiled: Any) -> Any:
         return compiled.deep_copy()

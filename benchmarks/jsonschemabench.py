@@ -186,11 +186,12 @@ class StructgenRunner(Runner):
         self.name = "structgen-hf" if hf else "structgen"
 
     def compile(self, schema: Any) -> Any:
+        from structgen.api import clear_memory_caches
         from structgen.errors import CompileError
 
         constraint = self.sg.JsonSchema(schema, **self.args.sg_options)
         if not self.hf:  # structgen-hf reuses the grammar compiled for structgen (memoized, not timed)
-            _clear_structgen_caches()  # each schema pays its own compile (the dataset repeats some)
+            clear_memory_caches()  # each schema pays its own compile (the dataset repeats some)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -208,16 +209,6 @@ class StructgenRunner(Runner):
         return ids, res.elapsed, res.ttft
 
 
-def _clear_structgen_caches() -> None:
-    from structgen import api
-
-    for attr in ("_grammar_cache", "_tables_cache"):
-        cache = getattr(api, attr, None)
-        if cache is not None:
-            with api._cache_lock:
-                cache.clear()
-
-
 class LlguidanceRunner(Runner):
     name = "llguidance"
     dist = "llguidance"
@@ -228,19 +219,16 @@ class LlguidanceRunner(Runner):
         import llguidance.hf
         import llguidance.torch
 
-        self.llg = llguidance
         self.llt = llguidance.torch
         self.lltok = llguidance.hf.from_tokenizer(self.tok)
 
     def compile(self, schema: Any) -> Any:
+        from benchmarks._engines import EngineCompileError, llguidance_matcher
+
         try:
-            grammar = self.llg.LLMatcher.grammar_from_json_schema(schema)
-        except ValueError as exc:
+            return llguidance_matcher(self.lltok, schema)
+        except EngineCompileError as exc:
             raise Refused(str(exc)) from None
-        m = self.llg.LLMatcher(self.lltok, grammar, log_level=0)
-        if m.is_error():
-            raise Refused(m.get_error())
-        return m
 
     def generate(self, matcher: Any, prompt: Any, enc: dict) -> tuple[list[int], float]:
         return self.hf_generate(enc, _LlgProcessor(self.llt, matcher.deep_copy(), self.model.config.vocab_size))

@@ -24,6 +24,15 @@ _disk_dir: Path | None = Path(os.environ["STRUCTGEN_CACHE_DIR"]) if os.environ.g
 _DISK_FORMAT = 1
 
 
+def clear_memory_caches() -> None:
+    """Forget the compiled tables and grammars memoised in this process (the disk
+    cache, if any, is kept): the next ``compile`` of a constraint pays its full cost,
+    as benchmarks of compile time need."""
+    with _cache_lock:
+        _tables_cache.clear()
+        _grammar_cache.clear()
+
+
 def set_cache_dir(path: str | os.PathLike | None) -> None:
     """Keep compiled grammars on disk in ``path`` (None: no disk cache, the default
     unless the ``STRUCTGEN_CACHE_DIR`` environment variable names a folder).

@@ -13,12 +13,10 @@ from tests._tokenizers import load_vocab
 @pytest.fixture
 def disk_cache(tmp_path):
     api.set_cache_dir(tmp_path)
-    api._tables_cache.clear()
-    api._grammar_cache.clear()
+    api.clear_memory_caches()
     yield tmp_path
     api.set_cache_dir(None)
-    api._tables_cache.clear()
-    api._grammar_cache.clear()
+    api.clear_memory_caches()
 
 
 def _masks(grammar, text: str) -> list[np.ndarray]:
@@ -49,8 +47,7 @@ def test_disk_cache_skips_compilation_in_a_fresh_cache(disk_cache, monkeypatch) 
     text = '{"when": "2024-02-29", "n": 7}'
     expected = _masks(first, text)
 
-    api._tables_cache.clear()
-    api._grammar_cache.clear()
+    api.clear_memory_caches()
 
     def no_compile(*args, **kwargs):
         raise AssertionError("compiled again despite the disk cache")
@@ -67,8 +64,7 @@ def test_damaged_disk_entry_is_rebuilt(disk_cache) -> None:
     structgen.compile(structgen.Regex("[a-c]{2,4}"), vocab)
     (path,) = disk_cache.glob("*.tables")
     path.write_bytes(b"not a pickle")
-    api._tables_cache.clear()
-    api._grammar_cache.clear()
+    api.clear_memory_caches()
     g = structgen.compile(structgen.Regex("[a-c]{2,4}"), vocab)
     m = g.matcher()
     assert m.consume_bytes(b"abc") and m.is_accepting()
