@@ -109,6 +109,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--limit", type=int, default=0, help="first N prompts only")
     ap.add_argument("--json", help="write the rows and the summary here")
+    ap.add_argument("--no-fit-budget", dest="fit_budget", action="store_false",
+                    help="structgen: let outputs run into --max-tokens (no budget steering)")
     args = ap.parse_args(argv)
     args.temperature, args.seed, args.sg_options = 0.0, 0, {}
 

@@ -201,11 +201,14 @@ class StructgenRunner(Runner):
         return constraint
 
     def generate(self, constraint: Any, prompt: Any, enc: dict) -> tuple[list[int], float]:
+        budget = getattr(self.args, "fit_budget", True)
         if self.hf:
-            return self.hf_generate(enc, self.sg.LogitsProcessor(constraint, self.tok))
+            proc = self.sg.LogitsProcessor(constraint, self.tok,
+                                           max_new_tokens=self.args.max_tokens if budget else None)
+            return self.hf_generate(enc, proc)
         res = self.sg.generate(self.model, self.tok, prompt, schema=constraint, max_tokens=self.args.max_tokens,
-                               temperature=self.args.temperature, seed=self.args.seed)
-        ids = list(res.tokens) + ([self.eos[0]] if res.stop_reason == "eos" else [])
+                               temperature=self.args.temperature, seed=self.args.seed, fit_budget=budget)
+        ids = list(res.tokens) + ([self.eos[0]] if res.finished and len(res.tokens) < self.args.max_tokens else [])
         return ids, res.elapsed, res.ttft
 
 
@@ -340,14 +343,13 @@ def run_one(runner: Runner, rec: dict, prompt: Any, enc: dict) -> dict:
     ids = ids[:cut] if cut is not None else ids
     row["tokens"] = len(ids)
     row["text"] = runner.tok.decode(ids, skip_special_tokens=False)
-    if cut is None:
-        row["error"] = "max_tokens reached"
-        return row
-    try:
+    try:  # a text complete exactly at max_tokens (no room left for EOS) counts when valid
         value = json.loads(row["text"])
     except ValueError:
-        row["error"] = "output is not JSON"
+        row["error"] = "max_tokens reached" if cut is None else "output is not JSON"
         return row
+    if cut is None:
+        row["stop"] = "complete at max_tokens"
     row["valid"] = is_valid(reference_validator(rec["schema"]), value)
     if not row["valid"]:
         row["error"] = "output does not validate"
@@ -417,6 +419,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--per-split", type=int, default=5, help="schemas per split (0: all)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-tokens", type=int, default=256)
+    ap.add_argument("--no-fit-budget", dest="fit_budget", action="store_false",
+                    help="structgen: let outputs run into --max-tokens (no budget steering)")
     ap.add_argument("--temperature", type=float, default=0.0, help="0: greedy (the default)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--json", help="write the per-schema rows and the summary here")

@@ -89,9 +89,12 @@ class GenerationResult:
     may end inside a UTF-8 character; ``text`` then shows U+FFFD).  ``tokens``: the
     generated token ids, EOS excluded.  ``stop_reason``: ``"eos"`` (the text is
     complete: EOS was chosen, nothing but EOS could follow, or ``max_tokens`` text
-    tokens were written and the text is in the language) or ``"length"``
-    (``max_tokens`` reached before the text was complete).  ``forced_tokens``: how many of ``tokens`` were
-    appended by jump-forward.  Timings in seconds: ``ttft`` (call to first generated
+    tokens were written and the text is in the language), ``"budget"`` (the text is
+    complete, and the token budget changed the model's choice at least once to get
+    there: ``budget_steered`` tokens) or ``"length"`` (``max_tokens`` reached before
+    the text was complete; with ``fit_budget`` only when no completion within
+    ``max_tokens`` was known: then ``budget_fits`` is False).  ``forced_tokens``: how
+    many of ``tokens`` were appended by jump-forward.  Timings in seconds: ``ttft`` (call to first generated
     token, prompt processing and compilation included), ``elapsed`` (whole call),
     ``mask_time`` (computing masks and advancing matchers).  In a batch the timings
     are those of the whole batch."""
@@ -108,11 +111,13 @@ class GenerationResult:
     forward_passes: int = 0
     constrained: bool = True
     schema_model: Any = field(default=None, repr=False)
+    budget_steered: int = 0
+    budget_fits: bool | None = None
 
     @property
     def finished(self) -> bool:
-        """True when the output is complete: it ended on EOS (``stop_reason="eos"``)."""
-        return self.stop_reason == "eos"
+        """True when the output is complete (``stop_reason`` ``"eos"`` or ``"budget"``)."""
+        return self.stop_reason in ("eos", "budget")
 
     @property
     def tokens_per_s(self) -> float:
@@ -413,12 +418,30 @@ class _Row:
     done: bool = False
     stop_reason: str = ""
     n_real: int = 0  # tokens of this row in the KV cache that are not padding
+    guard: Any = None  # BudgetGuard while the row steers toward a completion in budget
+    steered: int = 0  # tokens whose choice the budget changed
+    fits: bool | None = None
+
+
+def _complete(r: _Row) -> str:
+    """The stop reason of a row whose text is complete."""
+    return "budget" if r.steered else "eos"
 
 
 def _at_budget(r: _Row) -> str:
     """The stop reason of a row that has written ``max_tokens`` text tokens: complete
-    (``"eos"``) when its text is already in the language, else ``"length"``."""
-    return "eos" if r.matcher is not None and r.matcher.is_accepting() else "length"
+    (``"eos"``/``"budget"``) when its text is already in the language, else ``"length"``."""
+    return _complete(r) if r.matcher is not None and r.matcher.is_accepting() else "length"
+
+
+_STEER_TRIES = 16  # model choices tried before the budget's own completion is taken
+
+
+def _fits(r: _Row, left: int) -> bool:
+    """Whether the row's text (as it stands) has a known completion of at most ``left``
+    text tokens."""
+    n = r.guard.tokens_to_finish()
+    return n is not None and n <= left
 
 
 def _matcher_finished(m: Any) -> bool:
@@ -551,6 +574,7 @@ def generate(
     eos_token_id: int | Sequence[int] | None = None,
     logit_bias: dict[int, float] | None = None,
     progress: bool = False,
+    fit_budget: bool = True,
     **schema_options: Any,
 ) -> GenerationResult | list[GenerationResult]:
     """Generate text from ``model`` that satisfies a constraint.
@@ -582,6 +606,11 @@ def generate(
     logits before masking (a token the constraint forbids stays forbidden; e.g. a
     positive bias on EOS ends the text as soon as it may end).  ``progress``: show a
     tqdm progress bar (on stderr).
+    ``fit_budget`` (default True): keep the text completable within ``max_tokens``:
+    a token after which no completion within the tokens left is known is refused and
+    the model's next choice taken (up to 16 tries, then the shortest completion found
+    is appended); the result says so (``stop_reason="budget"``,
+    ``budget_steered``).  See docs/generate.md, "Token budget".
 
     Raises ``ValueError``/``TypeError`` for bad arguments, :class:`CompileError` for a
     constraint that does not compile, :class:`StructgenError` on an engine failure
@@ -590,6 +619,7 @@ def generate(
     import torch
 
     from .api import compile as compile_constraint
+    from .budget import BudgetGuard
 
     t0 = time.perf_counter()
     _check_sampling(max_tokens, temperature, top_p, top_k)
@@ -623,6 +653,59 @@ def generate(
             return _jump_forward(r, vocab, budget)
         return _jump_forward_exact(r, budget, scratch, eos_set)
 
+    def take(r: _Row, t: int) -> list[int]:
+        """Advance the row's matcher by ``t`` and the forced tokens after it."""
+        if not r.matcher.advance(t):
+            raise StructgenError(f"engine inconsistency: token {t} was allowed by the mask but the "
+                                 f"matcher rejected it")
+        new = [t]
+        if jf is not None:
+            forced = force(r, max_tokens - len(r.tokens) - 1)
+            new += forced
+            r.forced += len(forced)
+        return new
+
+    def advance_row(r: _Row, t: int, k: int, sel: Any, bm: np.ndarray) -> tuple[list[int], bool]:
+        """Take the chosen token ``t`` (row ``k`` of the step) and the forced tokens after
+        it.  With a budget guard, a token after which no completion within the tokens
+        left is known is refused and the model's next choice under the mask without it
+        taken; after ``_STEER_TRIES`` refusals the guard's own shortest completion is
+        appended and the row ends.  Returns (tokens appended, the row ends)."""
+        tries = 0
+        while True:
+            new = take(r, t)
+            if r.guard is None:
+                break
+            n = r.guard.tokens_to_finish()
+            if n is None or n <= max_tokens - len(r.tokens) - len(new):
+                break  # (None: no completion known, which the guard cannot judge)
+            r.matcher.rollback(len(new))
+            r.forced -= len(new) - 1
+            r.steered += 1
+            tries += 1
+            words = bm[k].view(np.uint32)
+            words[t >> 5] &= np.uint32(~(1 << (t & 31)) & 0xFFFFFFFF)
+            if tries > _STEER_TRIES:
+                return take_plan(r), True
+            t = int(_choose(sel[k:k + 1], bm[k:k + 1], temperature, top_k, top_p, generator)[0])
+            if t < 0:
+                return take_plan(r), True
+            if t in eos_set:  # the mask allows EOS only where the text is complete
+                return [], True
+        r.tokens += new
+        return new, False
+
+    def take_plan(r: _Row) -> list[int]:
+        """Append the guard's completion of the row's text, at most the tokens left."""
+        r.guard.tokens_to_finish()
+        plan = list(r.guard.plan or [])[: max_tokens - len(r.tokens)]
+        for i, p in enumerate(plan):
+            if not r.matcher.advance(p):
+                r.matcher.rollback(i)
+                raise StructgenError(f"engine inconsistency: the budget's completion token {p} was refused")
+        r.tokens += plan
+        return plan
+
     # Text forced from the very start goes in with the prompt.
     chunks = []
     for r in rows:
@@ -633,6 +716,11 @@ def generate(
             mask_time += time.perf_counter() - ts
             r.tokens += forced
             r.forced += len(forced)
+        if compiled is not None and fit_budget:
+            r.guard = BudgetGuard(r.matcher, vocab)
+            r.fits = _fits(r, max_tokens - len(r.tokens))
+            if not r.fits:
+                r.guard = None  # nothing to keep: decode as the model goes
         chunks.append(r.prompt + forced)
 
     bar = None
@@ -656,7 +744,7 @@ def generate(
                 bias_ids, bias_vals = bias_ids.to(logits.device), bias_vals.to(logits.device)
             for r in rows:  # forced text may already have finished a row
                 if r.matcher is not None and _matcher_finished(r.matcher):
-                    r.done, r.stop_reason = True, "eos"
+                    r.done, r.stop_reason = True, _complete(r)
                 elif len(r.tokens) >= max_tokens:
                     r.done, r.stop_reason = True, _at_budget(r)
             while True:
@@ -685,21 +773,18 @@ def generate(
                             raise StructgenError("the model's logits are -inf for every token")
                         raise _no_token_error(r, vocab)
                     if t in eos_set:
-                        r.done, r.stop_reason = True, "eos"
+                        r.done, r.stop_reason = True, _complete(r)
                         continue
-                    if r.matcher is not None and not r.matcher.advance(t):
-                        raise StructgenError(f"engine inconsistency: token {t} was allowed by the mask but the "
-                                             f"matcher rejected it")
-                    r.tokens.append(t)
-                    new = [t]
-                    if r.matcher is not None:
-                        if jf is not None:
-                            forced = force(r, max_tokens - len(r.tokens))
-                            r.tokens += forced
-                            r.forced += len(forced)
-                            new += forced
+                    if r.matcher is None:
+                        r.tokens.append(t)
+                        new = [t]
+                    else:
+                        new, end = advance_row(r, t, k, sel, bm)
+                        if end:
+                            r.done, r.stop_reason = True, _at_budget(r)
+                            continue
                         if _matcher_finished(r.matcher):
-                            r.done, r.stop_reason = True, "eos"
+                            r.done, r.stop_reason = True, _complete(r)
                             continue
                     if len(r.tokens) >= max_tokens:
                         r.done, r.stop_reason = True, _at_budget(r)
@@ -723,6 +808,7 @@ def generate(
         results.append(GenerationResult(
             text=data.decode("utf-8", errors="replace"), data=data, tokens=list(r.tokens),
             stop_reason=r.stop_reason, prompt_tokens=len(r.prompt), forced_tokens=r.forced,
+            budget_steered=r.steered, budget_fits=r.fits,
             ttft=ttft if ttft is not None else elapsed, elapsed=elapsed, mask_time=mask_time,
             forward_passes=n_forward, constrained=compiled is not None, schema_model=pyd_model))
     return results if batch else results[0]

@@ -36,6 +36,19 @@ counts it.  With ``strict=True`` it raises :class:`~structgen.StructgenError` na
 the row and the token instead (useful with greedy search and plain sampling, where
 it can only mean that another processor after this one undid the mask, or that
 ``min_new_tokens`` forbade the only allowed EOS).
+
+Token budget
+------------
+Given ``max_new_tokens`` (the same number as ``model.generate``'s), the processor keeps
+each row completable within it: once a row's shortest known completion
+(:mod:`structgen.budget`) comes within 32 tokens of the budget, it checks the row's 16
+best-scored allowed tokens and keeps only those after which a completion still fits
+(if none does, the first token of the shortest completion).  Under greedy search this
+is :func:`structgen.generate`'s steering; under sampling, the draw is then limited to
+those checked tokens.  It cannot see a single token that lengthens the shortest
+completion by more than 32 tokens while the row is farther from its budget;
+:func:`structgen.generate` checks every token it takes.  :attr:`LogitsProcessor.steered`
+counts the rows' steps whose mask the budget narrowed.
 """
 
 from __future__ import annotations
@@ -52,13 +65,20 @@ __all__ = ["LogitsProcessor"]
 
 
 class _RowState:
-    """A row's matcher and whether it has emitted EOS."""
+    """A row's matcher, whether it has emitted EOS, and its budget guard."""
 
-    __slots__ = ("done", "matcher")
+    __slots__ = ("done", "guard", "matcher")
 
-    def __init__(self, matcher: Any, done: bool = False):
+    def __init__(self, matcher: Any, done: bool = False, guard: Any = None):
         self.matcher = matcher  # None for a dead row (see the module docstring)
         self.done = done
+        self.guard = guard
+
+
+# The processor checks at most this many of a row's best allowed tokens when its
+# budget is tight, and only within this many tokens of it (see the module docstring).
+_CHECKS = 16
+_ZONE = 32
 
 
 class LogitsProcessor:
@@ -70,6 +90,8 @@ class LogitsProcessor:
     ``eos_token_id``: the ids that end a row (default: the tokenizer's EOS); use the
     ids ``model.generate`` stops on.  ``strict``: raise on a row whose token the
     constraint forbade instead of marking it dead (see the module docstring).
+    ``max_new_tokens``: ``model.generate``'s budget, to keep every row completable
+    within it (see the module docstring, "Token budget"); None: no budget.
 
     Usable in a ``transformers.LogitsProcessorList`` or a plain list passed as
     ``logits_processor=``; reusable across calls (see the module docstring).  Raises
@@ -77,7 +99,7 @@ class LogitsProcessor:
     """
 
     def __init__(self, constraint: Any, tokenizer: Any, *, eos_token_id: int | Sequence[int] | None = None,
-                 strict: bool = False, **schema_options: Any):
+                 strict: bool = False, max_new_tokens: int | None = None, **schema_options: Any):
         from .api import compile as compile_constraint
         from .decoding import vocab_for
 
@@ -88,6 +110,13 @@ class LogitsProcessor:
         self.grammar = compile_constraint(constraint, self.vocab, **schema_options)
         self.eos_ids = frozenset(int(e) for e in self.grammar.eos_ids)
         self.strict = bool(strict)
+        if max_new_tokens is not None and (isinstance(max_new_tokens, bool) or
+                                           not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 1):
+            raise ValueError(f"max_new_tokens must be a positive int or None, got {max_new_tokens!r}")
+        self.max_new_tokens = None if max_new_tokens is None else int(max_new_tokens)
+        #: Row steps whose mask the token budget narrowed (see "Token budget").
+        self.steered = 0
+        self._start_length = 0
         #: Rows marked dead since construction (tokens chosen against the mask).
         self.dead_rows = 0
         self._states: dict[bytes, _RowState] | None = None
@@ -106,12 +135,21 @@ class LogitsProcessor:
             return False
         return all(row[:-1].tobytes() in states for row in ids)
 
+    def _guard(self, matcher: Any) -> Any:
+        if self.max_new_tokens is None:
+            return None
+        from .budget import BudgetGuard
+
+        return BudgetGuard(matcher, self.vocab)
+
     def _start(self, ids: np.ndarray) -> dict[bytes, _RowState]:
+        self._start_length = ids.shape[1]
         out: dict[bytes, _RowState] = {}
         for row in ids:
             key = row.tobytes()
             if key not in out:
-                out[key] = _RowState(self.grammar.matcher())
+                m = self.grammar.matcher()
+                out[key] = _RowState(m, guard=self._guard(m))
         return out
 
     def _step(self, ids: np.ndarray) -> dict[bytes, _RowState]:
@@ -136,7 +174,8 @@ class LogitsProcessor:
             matchers = [parent.matcher] + [parent.matcher.fork() for _ in kids[1:]]
             for (key, token, r), m in zip(kids, matchers):
                 if m.advance(token):
-                    out[key] = _RowState(m, token in self.eos_ids)
+                    guard = parent.guard if m is parent.matcher else self._guard(m)
+                    out[key] = _RowState(m, token in self.eos_ids, guard)
                     continue
                 if self.strict:
                     text = self.vocab.decode_bytes(ids[r, ids.shape[1] - m.num_steps - 1:-1].tolist())[-80:]
@@ -186,9 +225,45 @@ class LogitsProcessor:
             filled = np.ascontiguousarray(unique[rows])
             fill_bitmasks([m for _, m in live], filled)
             unique[rows] = filled
+        if self.max_new_tokens is not None:
+            left = self.max_new_tokens - (ids.shape[1] - self._start_length)
+            row_of: dict[bytes, int] = {}
+            for r, key in enumerate(keys):
+                row_of.setdefault(key, r)
+            for key, i in first.items():
+                st = states[key]
+                if st.guard is not None and not st.done and st.matcher is not None:
+                    self._fit(st, unique[i], scores[row_of[key]], left)
         bitmask = unique[[first[key] for key in keys]]
         apply_bitmask_(scores, bitmask)
         return scores
+
+    def _fit(self, st: _RowState, row: np.ndarray, row_scores: Any, left: int) -> None:
+        """Narrow one row's mask to tokens after which a completion fits in ``left - 1``
+        tokens, when the row is within ``_ZONE`` tokens of its budget."""
+        guard = st.guard
+        need = guard.tokens_to_finish()
+        if need is None or left - need > _ZONE:
+            return
+        plan_first = guard.plan[0] if guard.plan else None
+        words = row.view(np.uint32)
+        bits = np.unpackbits(row.view(np.uint8), bitorder="little")[: self.vocab.size]
+        allowed = np.flatnonzero(bits)
+        text = np.array([t for t in allowed.tolist() if t not in self.eos_ids], dtype=np.int64)
+        if text.size == 0:
+            return
+        sc = row_scores.detach().float().cpu().numpy()[text]
+        order = text[np.argsort(-sc, kind="stable")]
+        keep = [t for t in order[:_CHECKS].tolist() if guard.fits(t, left - 1)]
+        if not keep and plan_first is not None and plan_first not in self.eos_ids:
+            keep = [plan_first]
+        if len(keep) == text.size:
+            return
+        self.steered += 1
+        for t in text.tolist():
+            words[t >> 5] &= np.uint32(~(1 << (t & 31)) & 0xFFFFFFFF)
+        for t in keep:
+            words[t >> 5] |= np.uint32(1 << (t & 31))
 
     def __repr__(self) -> str:
         return f"<structgen.LogitsProcessor {self.grammar!r}>"

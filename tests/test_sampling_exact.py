@@ -13,6 +13,12 @@ below the 99.9th percentile of the total variation of N draws from the exact
 distribution itself (simulated with a fixed seed), so the test is deterministic and
 its false-failure rate, over seeds, is 0.1%.  Canonical jump-forward, which changes
 the distribution, must fail the same test: the test has the power to see it.
+
+The token budget (``fit_budget=True``, the default) refuses tokens after which no
+completion fits in the tokens left, and samples again: that draws the masked
+distribution further restricted, at each step, to the tokens that keep a completion
+within the budget (found here by brute force), renormalised.  ``fit_budget=False``
+draws the plain masked distribution, where a text may be cut at the budget.
 """
 
 from __future__ import annotations
@@ -52,16 +58,43 @@ def toy():
     return model, tok
 
 
-def exact_distribution(model, tok, regex: str, max_tokens: int) -> dict[tuple[bytes, bool], float]:
+def completes_within(m, n: int, vocab) -> bool:
+    """Brute force: can the matcher's text be completed with at most ``n`` tokens?"""
+    if m.is_accepting():
+        return True
+    if n == 0:
+        return False
+    for t in m.allowed_tokens().tolist():
+        if t in vocab.eos_ids:
+            continue
+        m2 = m.fork()
+        assert m2.advance(t)
+        if completes_within(m2, n - 1, vocab):
+            return True
+    return False
+
+
+def exact_distribution(model, tok, regex: str, max_tokens: int,
+                       fit_budget: bool = False) -> dict[tuple[bytes, bool], float]:
     """{(text, complete): probability} of masked sampling at temperature 1 under
     ``generate``'s rules: EOS allowed where the text is complete, stop where nothing
-    but EOS can follow, and a text still incomplete after ``max_tokens`` is cut."""
+    but EOS can follow, and a text still incomplete after ``max_tokens`` is cut.  With
+    ``fit_budget``, only the tokens after which the text can be completed in the
+    tokens left (when the start can be completed in ``max_tokens``)."""
     vocab = vocab_for(tok)
     grammar = structgen.compile(structgen.Regex(regex), vocab)
     eos = set(vocab.eos_ids)
     prompt = tok(PROMPT)["input_ids"]
     bits = grammar.allocate_bitmask()
     out: dict[tuple[bytes, bool], float] = defaultdict(float)
+    steer = fit_budget and completes_within(grammar.matcher(), max_tokens, vocab)
+
+    def fits(m, t: int, left: int) -> bool:
+        if t in eos:
+            return True
+        m2 = m.fork()
+        assert m2.advance(t)
+        return completes_within(m2, left, vocab)
 
     def walk(ids: list[int], m, p: float) -> None:
         text = vocab.decode_bytes(ids)
@@ -75,6 +108,8 @@ def exact_distribution(model, tok, regex: str, max_tokens: int) -> dict[tuple[by
             logits = model(torch.tensor([prompt + ids])).logits[0, -1].double()
         m.fill_bitmask(bits)
         allowed = [t for t in range(vocab.size) if bits[t // 32] >> (t % 32) & 1]
+        if steer:
+            allowed = [t for t in allowed if fits(m, t, max_tokens - len(ids) - 1)]
         logp = torch.log_softmax(logits[allowed], dim=0).exp().tolist()
         for t, q in zip(allowed, logp):
             if t in eos:
@@ -124,22 +159,41 @@ CASES = [
 
 
 @functools.cache
-def _exact(regex: str, max_tokens: int):
+def _exact(regex: str, max_tokens: int, fit_budget: bool = False):
     model, tok = toy()
-    return exact_distribution(model, tok, regex, max_tokens)
+    return exact_distribution(model, tok, regex, max_tokens, fit_budget)
 
 
 @pytest.mark.parametrize("regex,max_tokens", CASES)
 def test_default_sampling_is_the_masked_distribution(regex: str, max_tokens: int) -> None:
+    """Defaults (``fit_budget=True``): the masked distribution restricted to the tokens
+    that keep a completion within the budget."""
     model, tok = toy()
-    exact = _exact(regex, max_tokens)
+    exact = _exact(regex, max_tokens, True)
     assert len(exact) > 3, exact  # a distribution worth testing
+    assert all(done for (_, done) in exact)  # nothing is cut at the budget
     got = sampled_distribution(model, tok, regex, max_tokens)
     bound = noise_bound(exact, N_SAMPLES)
     assert tv(got, exact) <= bound, (tv(got, exact), bound)
     # without jump-forward: the same distribution (another check of the enumeration)
     got_plain = sampled_distribution(model, tok, regex, max_tokens, jump_forward=False)
     assert tv(got_plain, exact) <= bound, (tv(got_plain, exact), bound)
+
+
+@pytest.mark.parametrize("regex,max_tokens", CASES)
+def test_sampling_without_budget_is_the_masked_distribution(regex: str, max_tokens: int) -> None:
+    """``fit_budget=False``: the plain masked distribution, texts cut at the budget."""
+    model, tok = toy()
+    exact = _exact(regex, max_tokens)
+    got = sampled_distribution(model, tok, regex, max_tokens, fit_budget=False)
+    bound = noise_bound(exact, N_SAMPLES)
+    assert tv(got, exact) <= bound, (tv(got, exact), bound)
+
+
+def test_budget_changes_the_distribution_where_it_binds() -> None:
+    """The two references differ where the budget binds (the tests above can tell)."""
+    regex, max_tokens = CASES[2]
+    assert tv(_exact(regex, max_tokens), _exact(regex, max_tokens, True)) > 0.1
 
 
 def test_complete_text_at_the_budget_is_complete() -> None:
@@ -157,7 +211,7 @@ def test_canonical_forcing_fails_the_same_test() -> None:
     model, tok = toy()
     regex, max_tokens = CASES[0]
     exact = _exact(regex, max_tokens)
-    got = sampled_distribution(model, tok, regex, max_tokens, jump_forward="canonical")
+    got = sampled_distribution(model, tok, regex, max_tokens, jump_forward="canonical", fit_budget=False)
     assert tv(got, exact) > 2 * noise_bound(exact, N_SAMPLES)
 
 
