@@ -85,6 +85,15 @@ from numba import carray, get_thread_id, njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+# Explicit signatures for the helpers that many call sites reach with different
+# argument types (int32/int64 scalars, literal table indices): without them numba
+# compiles one specialization per distinct argument type -- 28 of ``_i32``, three of
+# ``_close_set`` -- which was most of a fresh install's first-mask time.
+_P = types.int64[::1]  # a pointer table (see below)
+_I = types.int64
+_A32 = types.int32[::1]
+_A64 = types.int64[::1]
+
 DEAD = -1
 UNKNOWN = -2
 NEED_LEXER = -100  # lexer cache arrays are full
@@ -124,37 +133,37 @@ def _voidptr(typingctx, addr):
     return types.voidptr(types.int64), codegen
 
 
-@njit(cache=True)
+@njit((_P, _I), cache=True)
 def _i32(t, i):
     return carray(_voidptr(t[3 * i]), (t[3 * i + 1],), np.int32)
 
 
-@njit(cache=True)
+@njit((_P, _I), cache=True)
 def _i64(t, i):
     return carray(_voidptr(t[3 * i]), (t[3 * i + 1],), np.int64)
 
 
-@njit(cache=True)
+@njit((_P, _I), cache=True)
 def _u8(t, i):
     return carray(_voidptr(t[3 * i]), (t[3 * i + 1],), np.uint8)
 
 
-@njit(cache=True)
+@njit((_P, _I), cache=True)
 def _i8(t, i):
     return carray(_voidptr(t[3 * i]), (t[3 * i + 1],), np.int8)
 
 
-@njit(cache=True)
+@njit((_P, _I), cache=True)
 def _i32_2d(t, i):
     return carray(_voidptr(t[3 * i]), (t[3 * i + 1], t[3 * i + 2]), np.int32)
 
 
-@njit(cache=True)
+@njit((_P, _I), cache=True)
 def _i8_2d(t, i):
     return carray(_voidptr(t[3 * i]), (t[3 * i + 1], t[3 * i + 2]), np.int8)
 
 
-@njit(cache=True)
+@njit((_P, _I), cache=True)
 def _u32_2d(t, i):
     return carray(_voidptr(t[3 * i]), (t[3 * i + 1], t[3 * i + 2]), np.uint32)
 
@@ -162,7 +171,7 @@ def _u32_2d(t, i):
 # --------------------------------------------------------------------------- lexer
 
 
-@njit(cache=True, nogil=True)
+@njit((_A32, _I), cache=True, nogil=True)
 def _hash_elems(buf, n):
     h = np.uint64(1469598103934665603)
     for i in range(n):
@@ -170,7 +179,7 @@ def _hash_elems(buf, n):
     return h
 
 
-@njit(cache=True, nogil=True)
+@njit((_P, _P, _P, _I), cache=True, nogil=True)
 def lexer_intern(gt, mt, st, n):
     """Id of the lexer state whose element set is ``buf[:n]`` (sorted), creating it.
 
@@ -250,7 +259,7 @@ def lexer_rehash(L):
         ht[slot] = sid
 
 
-@njit(cache=True, nogil=True)
+@njit((_P, _P, _P, _I, _I), cache=True, nogil=True)
 def lexer_step(gt, mt, st, ls, b):
     """Lexer state after byte ``b`` from state ``ls`` (-1 dead, or a NEED code)."""
     bs_term = _i32(gt, 8)
@@ -283,7 +292,7 @@ def lexer_step(gt, mt, st, ls, b):
 # -------------------------------------------------------------------------- earley
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit((_A64, _A32, _A64, _I), cache=True, nogil=True)
 def _hs_insert(hkey, hgen, smeta, key):
     """Insert ``key`` in the scratch hash set; 1 if new, 0 if present, -1 if full."""
     gen = np.int32(smeta[0])
@@ -306,7 +315,7 @@ def _hs_insert(hkey, hgen, smeta, key):
     return 1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit((_A64, _A32, _A32), cache=True, nogil=True)
 def _new_generation(smeta, hgen, pstamp):
     """Start a new set: empties the scratch hash set and the prediction stamps."""
     smeta[0] += 1
@@ -317,7 +326,7 @@ def _new_generation(smeta, hgen, pstamp):
         smeta[0] = 1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit((_A32, _A32, _A64, _A32, _A64, _I, _I, _I), cache=True, nogil=True)
 def _add_item(e_item, e_orig, hkey, hgen, smeta, end, item, orig):
     """Append (item, orig) to the set being built if new. New end, or a NEED code."""
     r = _hs_insert(hkey, hgen, smeta, (np.int64(item) << 32) | np.int64(orig))
@@ -335,7 +344,7 @@ def _add_item(e_item, e_orig, hkey, hgen, smeta, end, item, orig):
 INDEX_MIN_SET = 24  # sets at least this large get a completion index when used
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit((_P, _P, _I, _I), cache=True, nogil=True)
 def _waiting(gt, mt, o, a):
     """Positions (into the index pool) of set o's items waiting on nonterminal a.
 
@@ -400,7 +409,7 @@ def _waiting(gt, mt, o, a):
     return first, lo
 
 
-@njit(cache=True, nogil=True)
+@njit((_P, _P, _P, _I, _I), cache=True, nogil=True)
 def _close_set(gt, mt, st, k1, end):
     """Complete and predict set ``k1`` whose kernel items are item[off[k1]:end].
 
@@ -555,7 +564,7 @@ def earley_init(gt, mt, st):
     return _close_set(gt, mt, st, 0, end)
 
 
-@njit(cache=True, nogil=True)
+@njit((_P, _P, _P, _I, _I), cache=True, nogil=True)
 def earley_scan(gt, mt, st, k, ls):
     """Build set k+1 by scanning every non-ignored terminal that accepts in lexer
     state ``ls``.  Returns 0, 1 if the new set is empty, or a NEED code."""
@@ -611,7 +620,7 @@ def earley_scan(gt, mt, st, k, ls):
 # ------------------------------------------------------------------ byte stepping
 
 
-@njit(cache=True, nogil=True)
+@njit((_P, _P, _P, _I, _I, _I), cache=True, nogil=True)
 def step_byte(gt, mt, st, k, ls, b):
     """One byte of text from (top set k, lexer state ls), maximal munch.
 
@@ -676,7 +685,7 @@ def accepting(gt, mt, st, k, ls):
 # ----------------------------------------------------------------------- slices
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _ps_insert(hkey, hgen, smeta, key):
     """Generation-stamped hash set of pairs for the slice check (generation smeta[2])."""
     gen = np.int32(smeta[2])

@@ -28,7 +28,7 @@ import dataclasses
 import functools
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 
 from .errors import CompileError
 from .ir import TerminalDef
@@ -685,7 +685,7 @@ def _make_adjacent(key, mm, nn, adj, aoff):  # pragma: no cover - numba
         fill[key[t]] += 1
 
 
-@njit(cache=True)
+@njit((types.int64, types.int64[::1], types.int64[::1], types.int64), cache=True)  # one compile, not three
 def _reach(q, E, Lc, rr):  # pragma: no cover - numba
     i = Lc[q]
     if i >= rr:
