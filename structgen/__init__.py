@@ -12,7 +12,7 @@ if _os.path.isfile(_os.path.join(_root, "pyproject.toml")) and _os.path.isdir(_o
     __path__.append(_root)  # noqa: F821 - package __path__
 
 from .api import compile, set_cache_dir  # noqa: E402,A004
-from .batch import fill_bitmasks  # noqa: E402
+from .batch import fill_bitmasks, fill_tree_bitmasks  # noqa: E402
 from .bitmask import allocate_bitmask, apply_bitmask_, masked_argmax, masked_log_softmax  # noqa: E402
 from .constraints import Lark, Regex, builtin_grammar  # noqa: E402
 from .errors import CompileError, StructgenError  # noqa: E402
@@ -59,6 +59,7 @@ __all__ = [
     "LogitsProcessor",
     "builtin_grammar",
     "fill_bitmasks",
+    "fill_tree_bitmasks",
     "apply_bitmask_",
     "allocate_bitmask",
     "masked_log_softmax",

@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from . import _engine
-from .matcher import _INT32, Matcher, _alloc_scratch, _table
+from .matcher import _INT32, Matcher, _alloc_scratch
 
 _M_FROZEN = 3
 
@@ -86,3 +86,62 @@ def fill_bitmasks(matchers: list[Matcher], bitmask: np.ndarray, threads: int | N
         redo.extend(rows[j] for j in np.flatnonzero(status != 0))
     for i in redo:  # rows that needed a new lexer state or a bigger table
         matchers[i].fill_bitmask(bitmask[i])
+
+
+def fill_tree_bitmasks(matcher: Matcher, tokens, parents, bitmask: np.ndarray,
+                       threads: int | None = None) -> np.ndarray:
+    """Masks of every node of a draft tree (speculative decoding), in one call.
+
+    The tree hangs below ``matcher``'s current state: node ``i`` carries the token
+    ``tokens[i]`` and continues node ``parents[i]`` (``-1``: the matcher's state
+    itself); parents come before their children (``parents[i] < i``).  Row 0 of
+    ``bitmask`` (a C-contiguous ``int32`` array of shape ``(len(tokens) + 1,
+    n_words)``) receives the mask at the matcher's state, which checks the first
+    token of every path; row ``i + 1`` the mask after the path to node ``i``, which
+    checks its children and the token the target model samples after it.  A chain
+    (``parents = [-1, 0, 1, ...]``) is an ordinary speculative draft.
+
+    Returns ``bool[len(tokens)]``: whether the constraint allows the path to each
+    node (its token after its parent's path, and the parent's path).  The rows of
+    nodes it does not allow are zero.  The matcher itself does not move (each node's
+    state is a fork of its parent's, filled in parallel like :func:`fill_bitmasks`).
+    Raises ``ValueError`` for mismatched shapes or parents that do not come first.
+    """
+    toks = np.asarray(tokens)
+    pars = np.asarray(parents)
+    n = toks.shape[0]
+    n_words = matcher.grammar.n_words
+    if toks.ndim != 1 or pars.shape != (n,):
+        raise ValueError(f"tokens and parents must be 1-d of one length, got {toks.shape} and {pars.shape}")
+    if n and not (np.issubdtype(toks.dtype, np.integer) and np.issubdtype(pars.dtype, np.integer)):
+        raise ValueError("tokens and parents must be integer arrays")
+    if bitmask.dtype != _INT32 or bitmask.shape != (n + 1, n_words) or not bitmask.flags.c_contiguous:
+        raise ValueError(f"bitmask must be a C-contiguous int32 array of shape ({n + 1}, {n_words}), "
+                         f"got {bitmask.dtype} {bitmask.shape}")
+    parent_list = pars.tolist()
+    for i, p in enumerate(parent_list):
+        if not -1 <= p < i:
+            raise ValueError(f"parents[{i}] = {p}: a node's parent must be -1 or an earlier node")
+    valid = np.zeros(n, dtype=bool)
+    states: list[Matcher | None] = [None] * n
+    vocab_size = matcher.grammar.vocab_size
+    for i, (t, p) in enumerate(zip(toks.tolist(), parent_list)):
+        base = matcher if p < 0 else states[p]
+        if base is None or not 0 <= t < vocab_size:
+            continue
+        if not base.accepts(t):
+            continue
+        m = base.fork()
+        m.advance(t)
+        states[i] = m
+        valid[i] = True
+    rows = [0] + [i + 1 for i in range(n) if valid[i]]
+    live = [matcher] + [states[i] for i in range(n) if valid[i]]
+    if len(rows) == n + 1:
+        fill_bitmasks(live, bitmask, threads)
+    else:
+        filled = np.zeros((len(rows), n_words), dtype=np.int32)
+        fill_bitmasks(live, filled, threads)
+        bitmask[:] = 0
+        bitmask[rows] = filled
+    return valid
