@@ -81,7 +81,7 @@ def main() -> None:
     import torch
 
     from structgen.models import tiny_random_model
-    from structgen.decoding import generate
+    from structgen.decoders import generate
     from tests._tokenizers import load_tokenizer
 
     torch.set_num_threads(args.threads)

@@ -25,9 +25,9 @@ __version__ = "0.1.0"
 _LAZY = {
     "JsonSchema": ("structgen.jsonschema", "JsonSchema"),
     "SchemaRelaxedWarning": ("structgen.jsonschema", "SchemaRelaxedWarning"),
-    "generate": ("structgen.decoding", "generate"),
-    "GenerationResult": ("structgen.decoding", "GenerationResult"),
-    "IncompleteGenerationError": ("structgen.decoding", "IncompleteGenerationError"),
+    "generate": ("structgen.decoders.autoregressive", "generate"),
+    "GenerationResult": ("structgen.decoders.common", "GenerationResult"),
+    "IncompleteGenerationError": ("structgen.decoders.common", "IncompleteGenerationError"),
     "LogitsProcessor": ("structgen.hf", "LogitsProcessor"),
 }
 

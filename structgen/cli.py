@@ -172,7 +172,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     from .models import load_model_and_tokenizer
     from .errors import StructgenError
-    from .decoding import generate
+    from .decoders import generate
 
     if args.schema is None and args.regex is None and args.grammar is None:
         _err("give a constraint: --schema FILE, --regex PATTERN or --grammar FILE")

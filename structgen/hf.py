@@ -101,7 +101,7 @@ class LogitsProcessor:
     def __init__(self, constraint: Any, tokenizer: Any, *, eos_token_id: int | Sequence[int] | None = None,
                  strict: bool = False, max_new_tokens: int | None = None, **schema_options: Any):
         from .api import compile as compile_constraint
-        from .decoding import vocab_for
+        from .decoders.common import vocab_for
 
         eos = None
         if eos_token_id is not None:
@@ -199,7 +199,7 @@ class LogitsProcessor:
         :class:`StructgenError` for a row whose last token the constraint forbade."""
         from .batch import fill_bitmasks
         from .bitmask import apply_bitmask_
-        from .decoding import check_logits_width
+        from .decoders.common import check_logits_width
 
         width = int(scores.shape[-1])
         if width != self._checked_width:

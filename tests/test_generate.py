@@ -21,13 +21,13 @@ from pydantic import BaseModel, Field
 
 from structgen.models import tiny_random_model
 from structgen.errors import StructgenError
-from structgen.decoding import (
+from structgen.decoders import generate
+from structgen.decoders.common import (
     GenerationResult,
     IncompleteGenerationError,
     _choose,
     _filter_top_k_top_p,
     encode_prompts,
-    generate,
 )
 from structgen.hf import LogitsProcessor
 from structgen.jsonschema import JsonSchema
@@ -394,7 +394,7 @@ def test_integer_enum_float_form_is_bounded():
 
 def test_top_level_api_names():
     import structgen
-    from structgen.decoding import GenerationResult
+    from structgen.decoders import GenerationResult
     from structgen.hf import LogitsProcessor as HFLogitsProcessor
 
     assert callable(structgen.generate) and structgen.generate.__name__ == "generate"

@@ -67,7 +67,7 @@ def _outputs(tok, out, width):
 
 
 def _text(tok, ids):
-    from structgen.decoding import vocab_for
+    from structgen.decoders.common import vocab_for
 
     return vocab_for(tok).decode_bytes(ids).decode("utf-8")
 

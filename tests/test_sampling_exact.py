@@ -32,7 +32,7 @@ import torch
 
 import structgen
 from structgen import generate
-from structgen.decoding import vocab_for
+from structgen.decoders.common import vocab_for
 from structgen.models import tiny_random_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -75,7 +75,7 @@ def completes_within(m, n: int, vocab) -> bool:
 
 
 def exact_distribution(model, tok, regex: str, max_tokens: int,
-                       fit_budget: bool = False) -> dict[tuple[bytes, bool], float]:
+                       fit_budget: bool = False, prompt_text: str = PROMPT) -> dict[tuple[bytes, bool], float]:
     """{(text, complete): probability} of masked sampling at temperature 1 under
     ``generate``'s rules: EOS allowed where the text is complete, stop where nothing
     but EOS can follow, and a text still incomplete after ``max_tokens`` is cut.  With
@@ -84,7 +84,7 @@ def exact_distribution(model, tok, regex: str, max_tokens: int,
     vocab = vocab_for(tok)
     grammar = structgen.compile(structgen.Regex(regex), vocab)
     eos = set(vocab.eos_ids)
-    prompt = tok(PROMPT)["input_ids"]
+    prompt = tok(prompt_text)["input_ids"]
     bits = grammar.allocate_bitmask()
     out: dict[tuple[bytes, bool], float] = defaultdict(float)
     steer = fit_budget and completes_within(grammar.matcher(), max_tokens, vocab)
