@@ -609,6 +609,12 @@ class Vocabulary:
                 raise ValueError(f"eos id {e} has bytes {tokens[e]!r}; EOS tokens must be None (not text)")
         return cls([None if t is None else bytes(t) for t in tokens], eos, size=size, kind="bytes")
 
+    @classmethod
+    def from_bytes(cls, token_bytes: Sequence[bytes | None], eos_ids: int | Iterable[int],
+                   vocab_size: int | None = None) -> Vocabulary:
+        """The same as :meth:`from_token_bytes` (the name exact tests of decoders use)."""
+        return cls.from_token_bytes(token_bytes, eos_ids, vocab_size)
+
     # ---------------------------------------------------------------- trie
 
     @property

@@ -566,3 +566,9 @@ def test_unsupported_tokenizers_are_rejected() -> None:
         Vocabulary.from_tokenizer(raw)
     with pytest.raises(ValueError, match="has no `tokenizers` backend"):
         Vocabulary.from_tokenizer(object())
+
+
+def test_from_bytes_is_from_token_bytes():
+    a = Vocabulary.from_bytes([b"a", b"ab", None], eos_ids=[2])
+    b = Vocabulary.from_token_bytes([b"a", b"ab", None], eos_ids=[2])
+    assert a.token_bytes == b.token_bytes and list(a.eos_ids) == list(b.eos_ids) and a.size == b.size
