@@ -39,6 +39,10 @@ __all__ = ["BudgetGuard", "CompletionTables", "completion_tables", "shortest_com
 
 _INF = 1 << 60
 
+#: Token choices a decoder checks against the budget in one step before it takes the
+#: shortest completion instead (``generate``, the speculative decoder, the processor).
+STEER_TRIES = 16
+
 
 def _byte_rank() -> np.ndarray:
     """Preference among the bytes of one class for a witness: lowercase letters and

@@ -75,9 +75,8 @@ class _RowState:
         self.guard = guard
 
 
-# The processor checks at most this many of a row's best allowed tokens when its
-# budget is tight, and only within this many tokens of it (see the module docstring).
-_CHECKS = 16
+# The processor checks a row's best allowed tokens (``budget.STEER_TRIES`` of them)
+# only within this many tokens of its budget (see the module docstring).
 _ZONE = 32
 
 
@@ -245,25 +244,28 @@ class LogitsProcessor:
         need = guard.tokens_to_finish()
         if need is None or left - need > _ZONE:
             return
+        from .budget import STEER_TRIES
+
         plan_first = guard.plan[0] if guard.plan else None
-        words = row.view(np.uint32)
-        bits = np.unpackbits(row.view(np.uint8), bitorder="little")[: self.vocab.size]
-        allowed = np.flatnonzero(bits)
-        text = np.array([t for t in allowed.tolist() if t not in self.eos_ids], dtype=np.int64)
+        bits = np.unpackbits(row.view(np.uint8), bitorder="little")[: self.vocab.size].astype(bool)
+        eos = self.grammar.eos_ids
+        eos_allowed = eos[bits[eos]]
+        bits[eos] = False
+        text = np.flatnonzero(bits)
         if text.size == 0:
             return
         sc = row_scores.detach().float().cpu().numpy()[text]
         order = text[np.argsort(-sc, kind="stable")]
-        keep = [t for t in order[:_CHECKS].tolist() if guard.fits(t, left - 1)]
+        keep = [t for t in order[:STEER_TRIES].tolist() if guard.fits(t, left - 1)]
         if not keep and plan_first is not None and plan_first not in self.eos_ids:
             keep = [plan_first]
         if len(keep) == text.size:
             return
         self.steered += 1
-        for t in text.tolist():
-            words[t >> 5] &= np.uint32(~(1 << (t & 31)) & 0xFFFFFFFF)
-        for t in keep:
-            words[t >> 5] |= np.uint32(1 << (t & 31))
+        ids = np.concatenate([np.asarray(keep, dtype=np.int64), eos_allowed.astype(np.int64)])
+        words = row.view(np.uint32)
+        words[:] = 0
+        np.bitwise_or.at(words, ids >> 5, (np.uint32(1) << (ids & 31).astype(np.uint32)))
 
     def __repr__(self) -> str:
         return f"<structgen.LogitsProcessor {self.grammar!r}>"

@@ -95,5 +95,7 @@ def test_bad_arguments():
         generate(target, tok, "x", regex="a+", draft="ngram", temperature=1.0, top_p=0.5)
     with pytest.raises(ValueError, match="draft must be"):
         generate(target, tok, "x", regex="a+", draft="medusa")
+    with pytest.raises(ValueError, match="canonical"):
+        generate(target, tok, "x", regex="a+", draft="ngram", jump_forward="canonical")
     with pytest.raises(ValueError, match="speculate_k"):
         generate(target, tok, "x", regex="a+", draft="ngram", speculate_k=-1)

@@ -60,7 +60,6 @@ state that is not finished (that is a bug: please report the constraint).
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -70,10 +69,13 @@ import numpy as np
 
 from ..batch import fill_bitmasks
 from ..errors import StructgenError
+from ..budget import STEER_TRIES
 from .common import (
     GenerationResult,
     _check_sampling,
     _choose,
+    _forward_kwargs,
+    _only_token,
     check_logits_width,
     encode_prompts,
     eos_ids_for,
@@ -112,9 +114,6 @@ def _at_budget(r: _Row) -> str:
     return _complete(r) if r.matcher is not None and r.matcher.is_accepting() else "length"
 
 
-_STEER_TRIES = 16  # model choices tried before the budget's own completion is taken
-
-
 def _fits(r: _Row, left: int) -> bool:
     """Whether the row's text (as it stands) has a known completion of at most ``left``
     text tokens."""
@@ -150,17 +149,6 @@ def _jump_forward(row: _Row, vocab: Any, budget: int) -> list[int]:
     return ids[:keep]
 
 
-def _only_token(words: np.ndarray) -> int:
-    """The one token a bitmask row allows, or -1 when it allows none or several."""
-    nz = np.flatnonzero(words)
-    if nz.shape[0] != 1:
-        return -1
-    w = int(words[nz[0]]) & 0xFFFFFFFF
-    if w & (w - 1):
-        return -1
-    return int(nz[0]) * 32 + w.bit_length() - 1
-
-
 def _jump_forward_exact(row: _Row, budget: int, scratch: np.ndarray, eos: frozenset) -> list[int]:
     """Advance ``row.matcher`` over the tokens that the mask leaves as the only choice,
     one after the other (at most ``budget``): masked sampling would draw each of them
@@ -192,14 +180,6 @@ def _no_token_error(row: _Row, vocab: Any) -> StructgenError:
     return StructgenError(
         f"the constraint allows no token after {len(row.tokens)} generated tokens (text ends {text!r}) although "
         f"the text is not complete: this is an engine bug, please report the constraint")
-
-
-def _forward_kwargs(model: Any) -> tuple[str, bool]:
-    """The name of the model's KV-cache argument (``cache`` in transformers 5.2x,
-    ``past_key_values`` before) and whether it takes ``logits_to_keep``."""
-    params = inspect.signature(model.forward).parameters
-    cache_name = "cache" if "cache" in params else "past_key_values"
-    return cache_name, "logits_to_keep" in params
 
 
 def _model_forward(model: Any, cache: Any, chunk_rows: list[list[int]], rows: list[_Row], attn: Any,
@@ -340,6 +320,8 @@ def generate(
     eos_set = frozenset(eos)
     if draft is not None:
         drafter = _drafter(draft, constraint, top_k, top_p, logit_bias, progress, speculate_k)
+        if jump_forward == "canonical":  # drafts force only single-choice tokens (exact)
+            raise ValueError("jump_forward='canonical' is not supported with draft=; use True or 'exact'")
     compiled = compile_constraint(constraint, vocab) if constraint is not None else None
     if draft is not None:
         from .speculative import generate_speculative
@@ -393,7 +375,7 @@ def generate(
         """Take the chosen token ``t`` (row ``k`` of the step) and the forced tokens after
         it.  With a budget guard, a token after which no completion within the tokens
         left is known is refused and the model's next choice under the mask without it
-        taken; after ``_STEER_TRIES`` refusals the guard's own shortest completion is
+        taken; after ``STEER_TRIES`` refusals the guard's own shortest completion is
         appended and the row ends.  Returns (tokens appended, the row ends)."""
         tries = 0
         while True:
@@ -409,7 +391,7 @@ def generate(
             tries += 1
             words = bm[k].view(np.uint32)
             words[t >> 5] &= np.uint32(~(1 << (t & 31)) & 0xFFFFFFFF)
-            if tries > _STEER_TRIES:
+            if tries > STEER_TRIES:
                 return take_plan(r), True
             t = int(_choose(sel[k:k + 1], bm[k:k + 1], temperature, top_k, top_p, generator)[0])
             if t < 0:

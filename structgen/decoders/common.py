@@ -7,6 +7,7 @@ transformers plug-in (:mod:`structgen.hf`) too.
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -349,3 +350,22 @@ def _choose(logits: Any, bitmask: np.ndarray | None, temperature: float, top_k: 
             sub = _filter_top_k_top_p(sub, top_k, top_p)
         ids[r] = int(idx[int(_sample_rows(sub, generator)[0])])
     return ids
+
+
+def _only_token(words: np.ndarray) -> int:
+    """The one token a bitmask row allows, or -1 when it allows none or several."""
+    nz = np.flatnonzero(words)
+    if nz.shape[0] != 1:
+        return -1
+    w = int(words[nz[0]]) & 0xFFFFFFFF
+    if w & (w - 1):
+        return -1
+    return int(nz[0]) * 32 + w.bit_length() - 1
+
+
+def _forward_kwargs(model: Any) -> tuple[str, bool]:
+    """The name of the model's KV-cache argument (``cache`` in transformers 5.2x,
+    ``past_key_values`` before) and whether it takes ``logits_to_keep``."""
+    params = inspect.signature(model.forward).parameters
+    cache_name = "cache" if "cache" in params else "past_key_values"
+    return cache_name, "logits_to_keep" in params

@@ -32,14 +32,14 @@ are then ordinary single-token steps with the budget's refusal and resampling.
 
 from __future__ import annotations
 
-import inspect
 import time
 from typing import Any
 
 import numpy as np
 
+from ..budget import STEER_TRIES
 from ..errors import StructgenError
-from .common import GenerationResult
+from .common import GenerationResult, _forward_kwargs, _only_token
 
 __all__ = ["NgramDrafter", "ModelDrafter", "generate_speculative"]
 
@@ -51,15 +51,13 @@ class NgramDrafter:
     """Prompt and output lookup: the tokens that followed the latest earlier occurrence
     of the last ``n`` tokens (``n`` from ``max_n`` down to 1).  No model."""
 
-    greedy_q = True  # its proposals are point masses
-
     def __init__(self, max_n: int = 3):
         self.max_n = max_n
 
     def reset(self, history: list[int]) -> None:
         pass
 
-    def propose(self, history: list[int], j: int, drafted: list[int]) -> int | None:
+    def propose(self, history: list[int], drafted: list[int]) -> int | None:
         """The next draft token after ``history + drafted``, or None."""
         seq = history + drafted
         n_seq = len(seq)
@@ -73,8 +71,6 @@ class NgramDrafter:
 
 class ModelDrafter:
     """A small causal LM that shares the target's tokenizer, with its own KV cache."""
-
-    greedy_q = False
 
     def __init__(self, model: Any):
         self.model = model
@@ -111,23 +107,12 @@ class ModelDrafter:
         return out.logits[0, -1].float()
 
 
-def _forward_kwargs(model: Any) -> tuple[str, bool]:
-    params = inspect.signature(model.forward).parameters
-    return ("cache" if "cache" in params else "past_key_values"), "logits_to_keep" in params
-
-
 def _crop(cache: Any, keep: int) -> None:
     """Keep the first ``keep`` positions of a transformers cache (``crop`` with a
     negative count removes that many tokens, in transformers 4 and 5 alike)."""
     remove = int(cache.get_seq_length()) - keep
     if remove > 0:
         cache.crop(-remove)
-
-
-def _only_token(row: np.ndarray) -> int:
-    from .autoregressive import _only_token as only
-
-    return only(row)
 
 
 def _masked_probs(logits: Any, masks: np.ndarray, temperature: float) -> Any:
@@ -247,7 +232,7 @@ def generate_speculative(model: Any, prompt_ids: list[int], grammar: Any, vocab:
                 if only >= 0:
                     d, qd = only, None
                 elif isinstance(drafter, NgramDrafter):
-                    d = drafter.propose(history, j, drafts)
+                    d = drafter.propose(history, drafts)
                     if d is None or d in eos or not dm.accepts(d):
                         break
                     qd = None
@@ -340,9 +325,6 @@ def generate_speculative(model: Any, prompt_ids: list[int], grammar: Any, vocab:
                             budget_steered=steered, budget_fits=fits, drafted=drafted, accepted=accepted)
 
 
-_STEER_TRIES = 16
-
-
 def _budget_choice(m: Any, guard: Any, p: Any, masks: np.ndarray, left: int, temperature: float,
                    generator: Any, eos: frozenset) -> tuple[int, Any, int]:
     """A single-token step near the budget: the target's choice under the mask, refused
@@ -364,6 +346,6 @@ def _budget_choice(m: Any, guard: Any, p: Any, masks: np.ndarray, left: int, tem
             return 0, x, refused
         refused += 1
         row[x] = -float("inf") if temperature == 0 else 0.0
-        if refused > _STEER_TRIES:
+        if refused > STEER_TRIES:
             guard.tokens_to_finish()
             return 0, list(guard.plan or [])[:left], refused
