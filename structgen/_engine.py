@@ -71,8 +71,8 @@ slice and one for the remaining tokens, each starting with its root node:
     4 absorb int8[n_base*n_slices]  cache: base state stays alive on the whole slice
     5 tok_off int64[V+1]  6 tok_data uint8[...]  token bytes
     7 eos int32[...]
-    8 combo uint32[2**n_slices, n_words]  9 combo_ok uint8[2**n_slices]: the union of
-      the masks of each combination of absorbed slices, computed on first use
+    8 combo uint32[2**n_slices, n_words]: the union of the masks of each combination
+      of absorbed slices (read-only: shared by every grammar of the vocabulary)
 
 Negative return codes below ``NEED_*`` ask the Python caller to grow a table and
 call again; the kernels never leave committed state half-updated.
@@ -284,8 +284,10 @@ def lexer_step(gt, mt, st, ls, b):
             n += 1
     r = lexer_intern(gt, mt, st, n)
     if r >= DEAD:
-        trans[ls, b] = r
-        _i64(gt, 23)[_M_N_TRANS] += 1
+        trans[ls, b] = r  # frozen (batched): an existing state, the same for every thread
+        meta = _i64(gt, 23)
+        if meta[_M_FROZEN] == 0:
+            meta[_M_N_TRANS] += 1
     return r
 
 
@@ -761,8 +763,10 @@ def _base_absorbs(gt, mt, st, s, sl):
                 stack[top] = s2
                 stack[top + 1] = q2
                 top += 2
-    cache[s * n_sl + sl] = ok
-    _i64(gt, 23)[_M_N_ABSORB] += 1
+    cache[s * n_sl + sl] = ok  # a fact about s: every thread would store the same
+    meta = _i64(gt, 23)
+    if meta[_M_FROZEN] == 0:
+        meta[_M_N_ABSORB] += 1
     return ok
 
 
@@ -883,37 +887,14 @@ def fill_mask(gt, mt, st, k, ls, out, check_eos):
     Returns 0 or a NEED code.
     """
     roots = _i32(gt, 29)
-    masks = _u32_2d(gt, 30)
     eos = _i32(gt, 36)
     combo = _u32_2d(gt, 37)
-    combo_ok = _u8(gt, 38)
-    frozen = _i64(gt, 23)[_M_FROZEN]
     n_sl = roots.shape[0] - 2
     absorbed = 0
     for sl in range(n_sl):
         if _absorbs(gt, mt, st, ls, sl):
             absorbed |= 1 << sl
-    if absorbed == 0:
-        out[:] = 0
-    elif combo_ok[absorbed] or not frozen:
-        # the union of the absorbed slices' masks, computed once per combination
-        if not combo_ok[absorbed]:
-            row = combo[absorbed]
-            row[:] = 0
-            for sl in range(n_sl):
-                if (absorbed >> sl) & 1:
-                    m = masks[sl]
-                    for w in range(row.shape[0]):
-                        row[w] |= m[w]
-            combo_ok[absorbed] = 1
-        out[:] = combo[absorbed]
-    else:  # batched filling: no shared writes
-        out[:] = 0
-        for sl in range(n_sl):
-            if (absorbed >> sl) & 1:
-                m = masks[sl]
-                for w in range(out.shape[0]):
-                    out[w] |= m[w]
+    out[:] = combo[absorbed]  # row 0 is all zeros
     for sl in range(n_sl + 1):
         if sl < n_sl and (absorbed >> sl) & 1:
             continue

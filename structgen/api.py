@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import pickle
 import threading
 from collections import OrderedDict
+import warnings
 from pathlib import Path
 
 from .compiler import GrammarTables, compile_ir
@@ -21,7 +23,7 @@ _grammar_cache: "OrderedDict[tuple[str, str], Grammar]" = OrderedDict()
 _cache_lock = threading.Lock()
 # On-disk cache of compiled tables (off unless set): STRUCTGEN_CACHE_DIR or set_cache_dir().
 _disk_dir: Path | None = Path(os.environ["STRUCTGEN_CACHE_DIR"]) if os.environ.get("STRUCTGEN_CACHE_DIR") else None
-_DISK_FORMAT = 1
+_DISK_FORMAT = 2  # 2: tables carry the front-end's notes
 
 
 def clear_memory_caches() -> None:
@@ -134,9 +136,34 @@ def _vocab_key(vocab) -> str:
     return fp() if callable(fp) else f"id:{id(vocab)}"
 
 
+def _with_notes(tables: GrammarTables, constraint) -> GrammarTables:
+    """``tables`` carrying what the constraint's front-end reported."""
+    notes = tuple(getattr(constraint, "notes", ()) or ())
+    relaxed = tuple(getattr(constraint, "relaxed", ()) or ())
+    return dataclasses.replace(tables, notes=notes, relaxed=relaxed) if notes or relaxed else tables
+
+
+def _replay_notes(constraint, tables: GrammarTables, stacklevel: int) -> None:
+    """A constraint served from a cache reports what its first compile reported: its
+    ``notes`` and ``relaxed`` lists are filled and each relaxation warns again."""
+    if getattr(constraint, "_ir", True) is not None:  # compiled by this object: reported already
+        return
+    if hasattr(constraint, "notes"):
+        constraint.notes = list(tables.notes)
+    if hasattr(constraint, "relaxed"):
+        constraint.relaxed = list(tables.relaxed)
+        if tables.relaxed:
+            from .jsonschema import SchemaRelaxedWarning
+
+            for msg in tables.relaxed:
+                warnings.warn(SchemaRelaxedWarning(f"relaxed {msg}"), stacklevel=stacklevel + 1)
+
+
 def compile_tables(constraint) -> GrammarTables:
     """Vocabulary-independent tables of a constraint, memoised by its cache key in
-    memory and, when a cache folder is set (:func:`set_cache_dir`), on disk."""
+    memory and, when a cache folder is set (:func:`set_cache_dir`), on disk.  A
+    constraint served from a cache gets the notes (and warnings) of its first
+    compile."""
     if isinstance(constraint, GrammarIR):
         return compile_ir(constraint)
     key = constraint.cache_key()
@@ -144,11 +171,15 @@ def compile_tables(constraint) -> GrammarTables:
         hit = _tables_cache.get(key)
         if hit is not None:
             _tables_cache.move_to_end(key)
-            return hit
+    if hit is not None:
+        _replay_notes(constraint, hit, 3)
+        return hit
     tables = _disk_load(key)
     if tables is None:
-        tables = compile_ir(constraint.to_ir())
+        tables = _with_notes(compile_ir(constraint.to_ir()), constraint)
         _disk_store(key, tables)
+    else:
+        _replay_notes(constraint, tables, 3)
     with _cache_lock:
         _tables_cache[key] = tables
         while len(_tables_cache) > _CACHE_SIZE:
@@ -177,7 +208,9 @@ def compile(constraint, vocab, **options) -> Grammar:  # noqa: A001 - the public
         hit = _grammar_cache.get(gkey)
         if hit is not None:
             _grammar_cache.move_to_end(gkey)
-            return hit
+    if hit is not None:
+        _replay_notes(constraint, hit.tables, 2)
+        return hit
     grammar = Grammar(compile_tables(constraint), vocab, source=constraint)
     with _cache_lock:
         _grammar_cache[gkey] = grammar

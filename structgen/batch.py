@@ -2,9 +2,11 @@
 
 :func:`fill_bitmasks` runs the mask kernel for a batch of matchers on numba's worker
 threads with the GIL released.  While a batch runs, each grammar's lexer cache is
-frozen (no thread may add lexer states), so the threads share nothing writable; a row
-that needs a lexer state nobody computed yet is redone afterwards on the calling
-thread.  After a short warm-up that is rare.
+frozen: no thread adds lexer states or counts statistics, and the only shared writes
+are cache entries that every thread computes alike (a transition to an existing
+lexer state, a terminal state's slice check), one aligned store each.  A row that
+needs a lexer state nobody computed yet is redone afterwards on the calling thread.
+After a short warm-up that is rare.
 """
 
 from __future__ import annotations

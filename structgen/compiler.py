@@ -49,12 +49,18 @@ def check_terminal(defn: TerminalDef, name: str, where: str | None,
 
 @dataclass(frozen=True)
 class GrammarTables:
-    """The compiled, vocabulary-independent grammar (see ``_engine`` for ``G``)."""
+    """The compiled, vocabulary-independent grammar (see ``_engine`` for ``G``).
+
+    ``notes`` and ``relaxed``: what the front-end reported while building the grammar
+    (a JSON Schema's ignored keywords, and the constraints lenient mode dropped), kept
+    with the tables so that a compile served from a cache reports them too."""
 
     G: tuple
     terminal_names: tuple[str, ...]
     symbol_names: tuple[str, ...]
     n_rules: int
+    notes: tuple[str, ...] = ()
+    relaxed: tuple[str, ...] = ()
 
     @property
     def n_terminals(self) -> int:

@@ -82,7 +82,7 @@ class Grammar:
         lx = self.lexer
         sl = self.slices
         return _table((*self.tables.G, *lx.L, *sl.forest, sl.roots, sl.masks, sl.sl_trans, sl.sl_start,
-                       self._absorb, self._tok_off, self._tok_data, self.eos_ids, sl.combo, sl.combo_ok))
+                       self._absorb, self._tok_off, self._tok_data, self.eos_ids, sl.combo))
 
     def _grow_lexer(self) -> None:
         """Enlarge the lexer cache (caller holds the lock) and refresh the table."""
@@ -106,9 +106,14 @@ class Grammar:
         return Matcher(self)
 
     def allocate_bitmask(self, batch: int | None = None) -> np.ndarray:
-        """A zeroed ``int32`` bitmask: shape ``(n_words,)`` or ``(batch, n_words)``."""
-        shape = (self.n_words,) if batch is None else (batch, self.n_words)
-        return np.zeros(shape, dtype=np.int32)
+        """An ``int32`` bitmask of shape ``(n_words,)`` or ``(batch, n_words)`` in which
+        every token of the vocabulary is allowed (padding bits clear), as
+        :func:`structgen.allocate_bitmask` returns: fill rows with
+        :meth:`Matcher.fill_bitmask` or :func:`structgen.fill_bitmasks`."""
+        from .bitmask import allocate_bitmask
+
+        mask = allocate_bitmask(1 if batch is None else batch, self.vocab_size)
+        return mask[0].copy() if batch is None else mask
 
     def fill_eos_only(self, out: np.ndarray) -> None:
         """Write into the bitmask row ``out`` the mask that allows only the EOS ids (the

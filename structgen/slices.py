@@ -37,12 +37,17 @@ SLICE_PATTERNS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class VocabSlices:
-    """Per-vocabulary slice data (see ``X`` and ``T`` in ``_engine``)."""
+    """Per-vocabulary slice data (see ``X`` and ``T`` in ``_engine``).
+
+    Shared by every grammar compiled for the vocabulary, whose kernels run under
+    different locks: every array is complete when built and read-only after (the
+    union of each combination of slices, 2**n rows, is computed here, not by the
+    kernels on first use, which let one grammar's thread read a row another was
+    rewriting)."""
 
     roots: np.ndarray  # int32[n+2]
     masks: np.ndarray  # uint32[n, n_words]
-    combo: np.ndarray  # uint32[2**n, n_words], filled on first use by the kernel
-    combo_ok: np.ndarray  # uint8[2**n]
+    combo: np.ndarray  # uint32[2**n, n_words]: the union of the masks of each combination
     forest: tuple  # (node, tok_off, toks, rootkids) of all tries, concatenated (see _engine)
     sl_trans: np.ndarray  # int32[n_states*256]
     sl_start: np.ndarray  # int32[n]
@@ -149,7 +154,11 @@ def vocab_slices(vocab, patterns: tuple[str, ...] = SLICE_PATTERNS) -> VocabSlic
         tries.append(vocab.sub_trie(sel))
     forest, roots = _concat_forest(tries)
     combo = np.zeros((1 << n, n_words), dtype=np.uint32)
-    combo_ok = np.zeros(1 << n, dtype=np.uint8)
-    out = VocabSlices(roots, masks, combo, combo_ok, forest, trans, starts, tuple(counts))
+    for c in range(1, 1 << n):  # row c = row (c without its lowest bit) | that slice
+        low = (c & -c).bit_length() - 1
+        np.bitwise_or(combo[c & (c - 1)], masks[low], out=combo[c])
+    for a in (roots, masks, combo, trans, starts, *forest):
+        a.flags.writeable = False
+    out = VocabSlices(roots, masks, combo, forest, trans, starts, tuple(counts))
     per_vocab[patterns] = out
     return out

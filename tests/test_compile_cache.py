@@ -70,3 +70,29 @@ def test_damaged_disk_entry_is_rebuilt(disk_cache) -> None:
     assert m.consume_bytes(b"abc") and m.is_accepting()
     assert not g.matcher().consume_bytes(b"abd")
     assert path.read_bytes() != b"not a pickle"
+
+
+_NOTED = {"type": "object", "frobnicate": 1, "properties": {"tags": {"type": "array", "items": {"type": "string"},
+                                                                   "uniqueItems": True}}}
+
+
+def _compile_noted(vocab):
+    js = structgen.JsonSchema(_NOTED, lenient=True)
+    with pytest.warns(structgen.SchemaRelaxedWarning, match="uniqueItems"):
+        grammar = structgen.compile(js, vocab)
+    assert js.relaxed and "uniqueItems" in js.relaxed[0], js.relaxed
+    assert any("frobnicate" in n for n in js.notes), js.notes
+    return js, grammar
+
+
+def test_a_cached_compile_reports_what_the_first_reported(disk_cache) -> None:
+    """Notes and relaxation warnings come back from the memory caches (the grammar's
+    and the tables') and from the disk cache."""
+    vocab = load_vocab("gpt2")
+    first, g1 = _compile_noted(vocab)
+    again, g2 = _compile_noted(vocab)  # the grammar cache
+    assert g2 is g1 and again.notes == first.notes and again.relaxed == first.relaxed
+    _compile_noted(load_vocab("llama2"))  # the tables cache, another vocabulary
+    api.clear_memory_caches()
+    disk, _ = _compile_noted(vocab)  # the disk cache
+    assert disk.notes == first.notes and disk.relaxed == first.relaxed
