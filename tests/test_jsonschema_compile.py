@@ -397,3 +397,15 @@ def test_merged_properties_follow_schema_order() -> None:
     schema = {"$defs": {"base": base}, "allOf": [{"$ref": "#/$defs/base"}, ext]}
     check(schema, [{"id": "a", "type": "compound", "states": {}}],
           texts_bad=['{"type": "compound", "id": "a", "states": {}}'])
+
+
+def test_invalid_id_and_unknown_dialect() -> None:
+    """Errors of the $id machinery are named, not swallowed."""
+    for bad in (5, "http://[bad"):
+        with pytest.raises(CompileError, match=r"invalid \$id.*#/properties/a/\$id"):
+            JsonSchema({"properties": {"a": {"$id": bad, "type": "string"}}}).to_ir()
+    with pytest.raises(CompileError, match=r"cannot resolve \$ref 'http://\[bad'"):
+        JsonSchema({"$ref": "http://[bad"}).to_ir()
+    js = JsonSchema({"$schema": "https://example.com/my-dialect", "type": "integer"})
+    js.to_ir()
+    assert any("unknown $schema" in n for n in js.notes), js.notes

@@ -30,6 +30,8 @@ import re
 import warnings
 from dataclasses import replace
 
+from referencing.exceptions import Unresolvable
+
 from ..errors import CompileError
 from ..ir import GrammarBuilder, GrammarIR, TerminalDef
 from . import numbers as _num
@@ -183,7 +185,7 @@ class _Compiler:
         dialect = schema.get("$schema") if isinstance(schema, dict) else None
         try:
             spec = rj.specification_with(dialect) if isinstance(dialect, str) else rj.DRAFT202012
-        except Exception:  # unknown dialect: read as 2020-12
+        except rj.UnknownDialect:  # read as 2020-12
             spec = rj.DRAFT202012
             self.notes.append(f"unknown $schema {dialect!r}: read as draft 2020-12")
         self.spec = spec
@@ -201,7 +203,7 @@ class _Compiler:
         registry = registry.with_resource(self.root_uri, resource)
         try:
             self.registry = registry.crawl()
-        except (AttributeError, TypeError):  # a subschema that is neither object nor boolean
+        except (AttributeError, TypeError, ValueError):  # a subschema that is neither object nor boolean, a bad $id
             # (e.g. a list where a schema belongs): references resolve by JSON pointer
             # without the crawl; embedded $id bases are then unknown
             self.registry = registry
@@ -252,10 +254,10 @@ class _Compiler:
         resolver = parent.resolver
         if isinstance(schema, dict) and resolver is not None:
             try:
-                sub = self.spec.create_resource(schema)
-                resolver = resolver.in_subresource(sub)
-            except Exception:
-                pass
+                resolver = resolver.in_subresource(self.spec.create_resource(schema))
+            except (AttributeError, TypeError, ValueError):  # what referencing raises for one
+                raise CompileError(f"invalid $id {schema.get('$id')!r}: not a URI reference",
+                                   where=path + "/$id") from None
         return self._atom(schema, resolver, path, evaluates=parent.evaluates)
 
     def synthetic(self, schema, path: str, *, neg=None, base: Atom | None = None, evaluates: bool = True) -> Atom:
@@ -282,7 +284,7 @@ class _Compiler:
             self._check_dynamic(ref, atom)
         try:
             resolved = resolver.lookup(ref)
-        except Exception as exc:  # referencing.exceptions.Unresolvable and friends
+        except (Unresolvable, LookupError, ValueError) as exc:  # ValueError: a malformed URI
             raise CompileError(f"cannot resolve {kw} {ref!r}: {type(exc).__name__}: {exc}",
                                where=atom.path + "/" + kw) from None
         frag = ref.split("#", 1)[1] if "#" in ref else ""
@@ -311,10 +313,7 @@ class _Compiler:
                         walk(v)
 
             for uri in list(self.registry):
-                try:
-                    walk(self.registry[uri].contents)
-                except Exception:
-                    pass
+                walk(self.registry[uri].contents)
             self._dynamic_anchors = counts
         if self._dynamic_anchors.get(name, 0) > 1:
             raise Unsupported("$dynamicRef", atom.path + "/$dynamicRef",
@@ -346,8 +345,9 @@ class _Compiler:
             warnings.simplefilter("ignore")
             try:
                 return v.is_valid(value)
-            except Exception:
-                return False
+            except (Unresolvable, LookupError) as exc:
+                raise CompileError(f"cannot check a value against this subschema: {type(exc).__name__}: {exc}",
+                                   where=atom.path) from None
 
     def unsupported(self, keyword: str, path: str, reason: str) -> None:
         """Raise :class:`CompileError`, or (lenient) record and warn."""
