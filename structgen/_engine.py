@@ -1,84 +1,20 @@
 """numba kernels of the engine: lazy lexer DFA, Earley parser, trie walk.
 
 Everything here is module-level ``@njit(cache=True, nogil=True)`` code over plain
-numpy arrays, grouped into tuples so signatures stay readable:
-
-``G`` — the compiled grammar (immutable):
-    0  item_next   int32[n_items]   symbol after the dot, -1 if the item is complete
-    1  item_lhs    int32[n_items]   left-hand side symbol of the item's rule
-    2  pred_off    int32[n_syms+1]  prediction closure of each nonterminal ...
-    3  pred_nts    int32[...]       ... as the nonterminals it predicts (itself included)
-    4  nullable    uint8[n_syms]
-    5  term_start  int32[n_terms]   base-DFA start state of each terminal
-    6  ignore      int32[n_ignore]  ignored terminals (Lark ``%ignore``)
-    7  is_ignore   uint8[n_terms]
-    8  bs_term     int32[n_base]    terminal owning each base DFA state
-    9  bs_accept   uint8[n_base]
-    10 bs_rowoff   int32[n_base]    row offset of each base state in bs_trans
-    11 bs_trans    int32[...]       base transitions by byte class (-1 dead)
-    12 term_cls    uint8[n_terms*256]  byte -> class, per terminal
-    13 meta        int64[4]         n_terms, n_syms, accepting item, start symbol
-    14 own_off     int32[n_syms+1]  items a prediction of each nonterminal adds ...
-    15 own_items   int32[...]       ... (dot 0, and past nullable prefixes)
-
-``L`` — the lexer cache (shared by every matcher of a grammar, grown lazily).  A
-lexer state is the set of base DFA states still alive (at most one per terminal,
-sorted), interned into an id.  State ``-1`` is dead.
-    0  trans    int32[cap, 256]  next lexer state, -1 dead, -2 not computed yet
-    1  eoff     int32[cap+1]     elements of state s: elems[eoff[s]:eoff[s+1]]
-    2  elems    int32[...]
-    3  aoff     int32[cap+1]     accepting (non-ignored) terminals of s
-    4  acc      int32[...]
-    5  flags    uint8[cap]       bit 0: a non-ignored terminal accepts;
-                                 bit 1: an ignored terminal accepts
-    6  ht       int32[hcap]      open-addressing hash table of state ids
-    7  meta     int64[8]         n_states, n_elems, n_acc, frozen (1: may not grow),
-                                 transitions computed, slice checks computed (statistics)
-    8  slice_ok int8[cap, n_slices]  -1 unknown, 0/1: state absorbs the slice
-
-``E`` — one matcher's Earley sets (sets above the committed count are scratch):
-    0  item  int32[icap]   1 orig int32[icap]
-    2  off   int32[scap+1] set k is item[off[k]:off[k+1]]
-    3  lex   int32[scap]   lexer start state of set k (its allowed terminals)
-    4  acc   uint8[scap]   set k contains the accepting item
-    5  ver   int32[scap]   bumped whenever set k is rewritten
-    6  from  int32[scap]   set k was built by scanning lexer state from[k] over set
-    7  pver  int32[scap]   k-1 when set k-1 had version pver[k]; a scan with the same
-                           inputs reuses it (the walk meets the same lexeme end often)
-    8  ix_start 9 ix_len 10 ix_ver  int32[scap]  completion index of set k (see _waiting)
-    11 ix_sym 12 ix_pos  int32[icap]  index pool: next symbol, item position
-    13 ix_top int32[1]  pool fill
-
-``S`` — scratch of one thread:
-    0  hkey  int64[hcap]  1 hgen int32[hcap]  (generation-stamped hash set)
-    2  pstamp int32[n_syms]  3 tflag uint8[n_terms]  4 buf int32[n_terms+1]
-    5  meta  int64[4] (Earley hash generation and count, slice-check generation and count)
-    6  st_ls int32[D]  7 st_k int32[D]  (walk stack: lexer state, top set per depth)
-    8-10 unused
-    11 abs_stack int32, 12 abs_hkey int64, 13 abs_hgen int32 (slice checks; S[5][2:4])
-
-``T`` — the vocabulary's token tries, one after another (a forest): one trie per
-slice and one for the remaining tokens, each starting with its root node:
-    0 node int64[N]  packed: end (bits 0-31), byte (32-39), depth (40-55), has tokens (56)
-    1 tok_off int32[N+1]  2 toks int32  (token ids ending at each node)
-    3 rootkids int32[n_tries*256]  node of each root child by byte, -1 if none
-
-``X`` — slices and token bytes (vocabulary + grammar):
-    0 roots int32[n_slices+2]   trie i spans nodes [roots[i], roots[i+1])
-    1 masks uint32[n_slices, n_words]  tokens of each slice
-    2 sl_trans int32[...]       slice DFAs, 256 columns per state (-1 dead)
-    3 sl_start int32[n_slices]
-    4 absorb int8[n_base*n_slices]  cache: base state stays alive on the whole slice
-    5 tok_off int64[V+1]  6 tok_data uint8[...]  token bytes
-    7 eos int32[...]
-    8 combo uint32[2**n_slices, n_words]: the union of the masks of each combination
-      of absorbed slices (read-only: shared by every grammar of the vocabulary)
+numpy arrays, reached through pointer tables so signatures stay short.  The tables (``G`` the compiled grammar, ``L`` a grammar's lexer cache, ``T`` the
+vocabulary's token tries, ``X`` slices and token bytes, ``E`` a matcher's Earley sets,
+``S`` a thread's scratch) are laid out in one place, "table layout" below: each array
+is named once there, and kernels reach it by that name (``_i32(gt, G.bs_term)``).
+A lexer state is the set of base DFA states still alive (at most one per terminal,
+sorted), interned into an id; state ``-1`` is dead.
 
 Negative return codes below ``NEED_*`` ask the Python caller to grow a table and
 call again; the kernels never leave committed state half-updated.
 """
 
 from __future__ import annotations
+
+from collections import namedtuple
 
 import numpy as np
 from numba import carray, get_thread_id, njit, prange, types
@@ -100,17 +36,129 @@ NEED_LEXER = -100  # lexer cache arrays are full
 NEED_EARLEY = -200  # matcher's Earley arrays are full
 NEED_SCRATCH = -300  # scratch hash table is full
 LEXER_FROZEN = -400  # a transition must be computed but the cache may not grow now
-NO_SCAN = -3  # E[6]: set not known to come from a scan
+NO_SCAN = -3  # E.scan_from: set not known to come from a scan
 
 FLAG_REAL = 1
 FLAG_IGNORE = 2
 
-_M_N_STATES = 0
-_M_N_ELEMS = 1
-_M_N_ACC = 2
-_M_FROZEN = 3
-_M_N_TRANS = 4  # statistics: lexer transitions computed
-_M_N_ABSORB = 5  # statistics: slice checks of base states computed
+# ------------------------------------------------------------------ table layout
+#
+# Every array a kernel reads is named once, here: one list per table of (name, type,
+# meaning).  ``_layout`` turns a list into a namedtuple class that Python fills with
+# the arrays (``GrammarArrays(item_next=..., ...)``) and an index (``G``) whose fields
+# are the arrays' rows in the pointer table the kernels receive (``_i32(gt,
+# G.bs_term)``).  Adding an array is one line here and one where Python builds it.
+# The layout lives in this file so that editing it invalidates numba's cached
+# machine code (the cache is keyed by this file), which bakes the rows in.
+
+GRAMMAR_FIELDS = (  # G: the compiled grammar (immutable), built by structgen.compiler
+    ("item_next", "int32[n_items]", "symbol after the dot, -1 if the item is complete"),
+    ("item_lhs", "int32[n_items]", "left-hand side symbol of the item's rule"),
+    ("pred_off", "int32[n_syms+1]", "prediction closure of each nonterminal ..."),
+    ("pred_nts", "int32[...]", "... as the nonterminals it predicts (itself included)"),
+    ("nullable", "uint8[n_syms]", "the symbol derives the empty string"),
+    ("term_start", "int32[n_terms]", "base-DFA start state of each terminal"),
+    ("ignore", "int32[n_ignore]", "ignored terminals (Lark `%ignore`)"),
+    ("is_ignore", "uint8[n_terms]", "1 for an ignored terminal"),
+    ("bs_term", "int32[n_base]", "terminal owning each base DFA state"),
+    ("bs_accept", "uint8[n_base]", "the base state accepts"),
+    ("bs_rowoff", "int32[n_base]", "row offset of each base state in bs_trans"),
+    ("bs_trans", "int32[...]", "base transitions by byte class (-1 dead)"),
+    ("term_cls", "uint8[n_terms*256]", "byte -> class, per terminal"),
+    ("meta", "int64[4]", "n_terms, n_syms, accepting item, start symbol (GM_*)"),
+    ("own_off", "int32[n_syms+1]", "items a prediction of each nonterminal adds ..."),
+    ("own_items", "int32[...]", "... (dot 0, and past nullable prefixes)"),
+)
+LEXER_FIELDS = (  # L: the lexer cache of a grammar (structgen.compiler.LexerCache)
+    ("trans", "int32[cap, 256]", "next lexer state, -1 dead, -2 not computed yet"),
+    ("eoff", "int32[cap+1]", "elements of state s: elems[eoff[s]:eoff[s+1]]"),
+    ("elems", "int32[...]", "base DFA states, at most one per terminal, sorted"),
+    ("aoff", "int32[cap+1]", "accepting (non-ignored) terminals of s: acc[aoff[s]:aoff[s+1]]"),
+    ("acc", "int32[...]", "terminal ids"),
+    ("flags", "uint8[cap]", "bit 0: a non-ignored terminal accepts; bit 1: an ignored one does"),
+    ("ht", "int32[hcap]", "open-addressing hash table of state ids"),
+    ("meta", "int64[8]", "n_states, n_elems, n_acc, frozen (1: may not grow), statistics (LM_*)"),
+    ("slice_ok", "int8[cap, n_slices]", "-1 unknown, 0/1: the state absorbs the slice"),
+)
+FOREST_FIELDS = (  # T: the vocabulary's token tries, one per slice and one for the rest
+    ("node", "int64[N]", "packed: end (bits 0-31), byte (32-39), depth (40-55), has tokens (56)"),
+    ("tok_off", "int32[N+1]", "token ids ending at node n: toks[tok_off[n]:tok_off[n+1]]"),
+    ("toks", "int32[...]", "token ids"),
+    ("rootkids", "int32[n_tries*256]", "node of each root child by byte, -1 if none"),
+)
+SLICE_FIELDS = (  # X: slices (vocabulary), the grammar's slice checks, token bytes
+    ("roots", "int32[n_slices+2]", "trie i spans nodes [roots[i], roots[i+1])"),
+    ("sl_trans", "int32[...]", "slice DFAs, 256 columns per state (-1 dead)"),
+    ("sl_start", "int32[n_slices]", "start state of each slice DFA"),
+    ("absorb", "int8[n_base*n_slices]", "cache: the base state stays alive on the whole slice"),
+    ("tok_bytes_off", "int64[V+1]", "bytes of token t: tok_data[tok_bytes_off[t]:tok_bytes_off[t+1]]"),
+    ("tok_data", "uint8[...]", "token bytes"),
+    ("eos", "int32[...]", "EOS ids"),
+    ("combo", "uint32[2**n_slices, n_words]", "union of the masks of each combination of slices (read-only)"),
+)
+EARLEY_FIELDS = (  # E: one matcher's Earley sets (sets above the committed count are scratch)
+    ("item", "int32[icap]", "items of all sets"),
+    ("orig", "int32[icap]", "origin set of each item"),
+    ("off", "int32[scap+1]", "set k is item[off[k]:off[k+1]]"),
+    ("lex", "int32[scap]", "lexer start state of set k (its allowed terminals)"),
+    ("acc", "uint8[scap]", "set k contains the accepting item"),
+    ("ver", "int32[scap]", "bumped whenever set k is rewritten"),
+    ("scan_from", "int32[scap]", "set k was built by scanning this lexer state over set k-1 (NO_SCAN)"),
+    ("pver", "int32[scap]", "... when set k-1 had this version: a scan with the same inputs reuses it"),
+    ("ix_start", "int32[scap]", "completion index of set k (see _waiting): first pool entry"),
+    ("ix_len", "int32[scap]", "... its length"),
+    ("ix_ver", "int32[scap]", "... the set version it indexes"),
+    ("ix_sym", "int32[icap]", "index pool: next symbol"),
+    ("ix_pos", "int32[icap]", "index pool: item position"),
+    ("ix_top", "int32[1]", "pool fill"),
+)
+SCRATCH_FIELDS = (  # S: scratch of one thread
+    ("hkey", "int64[hcap]", "generation-stamped hash set: keys"),
+    ("hgen", "int32[hcap]", "... generations"),
+    ("pstamp", "int32[n_syms]", "predicted-in-this-set stamps"),
+    ("tflag", "uint8[n_terms]", "terminal flags"),
+    ("buf", "int32[n_terms+1]", "lexer-state elements being built"),
+    ("meta", "int64[4]", "Earley hash generation and count, slice-check generation and count"),
+    ("st_ls", "int32[D]", "walk stack: lexer state per depth"),
+    ("st_k", "int32[D]", "walk stack: top set per depth"),
+    ("abs_stack", "int32[65536]", "slice checks: DFS stack"),
+    ("abs_hkey", "int64[32768]", "slice checks: hash set keys"),
+    ("abs_hgen", "int32[32768]", "slice checks: hash set generations"),
+)
+
+# the meta arrays' entries
+GM_N_TERMS, GM_N_SYMS, GM_ACC_ITEM, GM_START = 0, 1, 2, 3  # G.meta
+LM_N_STATES, LM_N_ELEMS, LM_N_ACC, LM_FROZEN = 0, 1, 2, 3  # L.meta
+LM_N_TRANS = 4  # statistics: lexer transitions computed
+LM_N_ABSORB = 5  # statistics: slice checks of base states computed
+
+
+def _layout(name: str, fields: tuple, base: int = 0):
+    """(namedtuple class of the arrays, index of their rows from ``base``)."""
+    names = [f[0] for f in fields]
+    return namedtuple(name, names), namedtuple(name + "Rows", names)(*range(base, base + len(names)))
+
+
+# The three pointer tables: gt (grammar) = G + L + T + X, mt (matcher) = E, st = S.
+GrammarArrays, G = _layout("GrammarArrays", GRAMMAR_FIELDS)
+LexerArrays, L = _layout("LexerArrays", LEXER_FIELDS, len(G))
+ForestArrays, T = _layout("ForestArrays", FOREST_FIELDS, len(G) + len(L))
+SliceArrays, X = _layout("SliceArrays", SLICE_FIELDS, len(G) + len(L) + len(T))
+EarleyArrays, E = _layout("EarleyArrays", EARLEY_FIELDS)
+ScratchArrays, S = _layout("ScratchArrays", SCRATCH_FIELDS)
+TABLES = (("G", "grammar", GRAMMAR_FIELDS), ("L", "lexer cache", LEXER_FIELDS), ("T", "token tries", FOREST_FIELDS),
+          ("X", "slices and token bytes", SLICE_FIELDS), ("E", "Earley sets", EARLEY_FIELDS),
+          ("S", "thread scratch", SCRATCH_FIELDS))
+
+
+def layout_markdown() -> str:
+    """The tables as markdown (docs/architecture.md holds this text; a test compares)."""
+    out = []
+    for key, title, fields in TABLES:
+        out.append(f"**{key}** ({title})\n\n| field | type | meaning |\n|---|---|---|")
+        out += [f"| `{key}.{n}` | `{t}` | {d} |" for n, t, d in fields]
+        out.append("")
+    return "\n".join(out)
 
 
 # ------------------------------------------------------------ pointer-table entries
@@ -121,8 +169,7 @@ _M_N_ABSORB = 5  # statistics: slice checks of base states computed
 # (address, shape0, shape1) of one C-contiguous array; the owner keeps the arrays
 # alive (see ``structgen.matcher``) and rebuilds the table when an array is replaced.
 #
-#   gt (grammar): G[0:16] L[16:25] T[25:29] X[29:39]      mt (matcher): E[0:14]
-#   st (thread scratch): S[0:14]
+#   gt (grammar): G, L, T, X one after another      mt (matcher): E      st (scratch): S
 
 
 @intrinsic
@@ -186,18 +233,18 @@ def lexer_intern(gt, mt, st, n):
     Returns ``NEED_LEXER`` when the cache is full, ``LEXER_FROZEN`` when it may not
     grow; ``-1`` for the empty set.
     """
-    is_ignore = _u8(gt, 7)
-    bs_term = _i32(gt, 8)
-    bs_accept = _u8(gt, 9)
-    trans = _i32_2d(gt, 16)
-    eoff = _i32(gt, 17)
-    elems = _i32(gt, 18)
-    aoff = _i32(gt, 19)
-    acc = _i32(gt, 20)
-    flags = _u8(gt, 21)
-    ht = _i32(gt, 22)
-    meta = _i64(gt, 23)
-    buf = _i32(st, 4)
+    is_ignore = _u8(gt, G.is_ignore)
+    bs_term = _i32(gt, G.bs_term)
+    bs_accept = _u8(gt, G.bs_accept)
+    trans = _i32_2d(gt, L.trans)
+    eoff = _i32(gt, L.eoff)
+    elems = _i32(gt, L.elems)
+    aoff = _i32(gt, L.aoff)
+    acc = _i32(gt, L.acc)
+    flags = _u8(gt, L.flags)
+    ht = _i32(gt, L.ht)
+    meta = _i64(gt, L.meta)
+    buf = _i32(st, S.buf)
     if n == 0:
         return DEAD
     mask = np.uint64(ht.shape[0] - 1)
@@ -216,11 +263,11 @@ def lexer_intern(gt, mt, st, n):
             if same:
                 return sid
         slot = (slot + np.uint64(1)) & mask
-    if meta[_M_FROZEN] != 0:
+    if meta[LM_FROZEN] != 0:
         return LEXER_FROZEN
-    ns = meta[_M_N_STATES]
-    ne = meta[_M_N_ELEMS]
-    na = meta[_M_N_ACC]
+    ns = meta[LM_N_STATES]
+    ne = meta[LM_N_ELEMS]
+    na = meta[LM_N_ACC]
     if ns + 1 >= trans.shape[0] or ne + n > elems.shape[0] or na + n > acc.shape[0] or 2 * (ns + 1) > ht.shape[0]:
         return NEED_LEXER
     f = 0
@@ -239,19 +286,18 @@ def lexer_intern(gt, mt, st, n):
     aoff[ns + 1] = na
     flags[ns] = f
     ht[slot] = ns
-    meta[_M_N_STATES] = ns + 1
-    meta[_M_N_ELEMS] = ne + n
-    meta[_M_N_ACC] = na
+    meta[LM_N_STATES] = ns + 1
+    meta[LM_N_ELEMS] = ne + n
+    meta[LM_N_ACC] = na
     return ns
 
 
 @njit(cache=True, nogil=True)
-def lexer_rehash(L):
-    """Rebuild the hash table ``L[6]`` (after the caller enlarged it)."""
-    eoff, elems, ht, meta = L[1], L[2], L[6], L[7]
+def lexer_rehash(eoff, elems, ht, meta):
+    """Rebuild the hash table ``L.ht`` (after the caller enlarged it)."""
     ht[:] = -1
     mask = np.uint64(ht.shape[0] - 1)
-    for sid in range(meta[_M_N_STATES]):
+    for sid in range(meta[LM_N_STATES]):
         a = eoff[sid]
         slot = _hash_elems(elems[a:eoff[sid + 1]], eoff[sid + 1] - a) & mask
         while ht[slot] >= 0:
@@ -262,14 +308,14 @@ def lexer_rehash(L):
 @njit((_P, _P, _P, _I, _I), cache=True, nogil=True)
 def lexer_step(gt, mt, st, ls, b):
     """Lexer state after byte ``b`` from state ``ls`` (-1 dead, or a NEED code)."""
-    bs_term = _i32(gt, 8)
-    bs_rowoff = _i32(gt, 10)
-    bs_trans = _i32(gt, 11)
-    term_cls = _u8(gt, 12)
-    trans = _i32_2d(gt, 16)
-    eoff = _i32(gt, 17)
-    elems = _i32(gt, 18)
-    buf = _i32(st, 4)
+    bs_term = _i32(gt, G.bs_term)
+    bs_rowoff = _i32(gt, G.bs_rowoff)
+    bs_trans = _i32(gt, G.bs_trans)
+    term_cls = _u8(gt, G.term_cls)
+    trans = _i32_2d(gt, L.trans)
+    eoff = _i32(gt, L.eoff)
+    elems = _i32(gt, L.elems)
+    buf = _i32(st, S.buf)
     if ls < 0:
         return DEAD
     t = trans[ls, b]
@@ -285,9 +331,9 @@ def lexer_step(gt, mt, st, ls, b):
     r = lexer_intern(gt, mt, st, n)
     if r >= DEAD:
         trans[ls, b] = r  # frozen (batched): an existing state, the same for every thread
-        meta = _i64(gt, 23)
-        if meta[_M_FROZEN] == 0:
-            meta[_M_N_TRANS] += 1
+        meta = _i64(gt, L.meta)
+        if meta[LM_FROZEN] == 0:
+            meta[LM_N_TRANS] += 1
     return r
 
 
@@ -356,22 +402,22 @@ def _waiting(gt, mt, o, a):
     while the set is unchanged (``ver``).  Returns (lo, hi), or (-1, -1) when the
     set is small or the pool is full (then the caller scans the set).
     """
-    e_item = _i32(mt, 0)
-    e_off = _i32(mt, 2)
-    ver = _i32(mt, 5)
-    ix_start = _i32(mt, 8)
-    ix_len = _i32(mt, 9)
-    ix_ver = _i32(mt, 10)
-    ix_sym = _i32(mt, 11)
-    ix_pos = _i32(mt, 12)
-    ix_top = _i32(mt, 13)
-    item_next = _i32(gt, 0)
-    _gmeta = _i64(gt, 13)
+    e_item = _i32(mt, E.item)
+    e_off = _i32(mt, E.off)
+    ver = _i32(mt, E.ver)
+    ix_start = _i32(mt, E.ix_start)
+    ix_len = _i32(mt, E.ix_len)
+    ix_ver = _i32(mt, E.ix_ver)
+    ix_sym = _i32(mt, E.ix_sym)
+    ix_pos = _i32(mt, E.ix_pos)
+    ix_top = _i32(mt, E.ix_top)
+    item_next = _i32(gt, G.item_next)
+    _gmeta = _i64(gt, G.meta)
     size = e_off[o + 1] - e_off[o]
     if size < INDEX_MIN_SET:
         return -1, -1
     if ix_ver[o] != ver[o]:
-        n_terms = _gmeta[0]
+        n_terms = _gmeta[GM_N_TERMS]
         top = ix_top[0]
         if top + size > ix_sym.shape[0]:
             if size > ix_sym.shape[0]:
@@ -418,32 +464,32 @@ def _close_set(gt, mt, st, k1, end):
     Computes the set's allowed-terminal lexer start state and accepting flag.
     Returns 0, or a NEED code.
     """
-    _e_item = _i32(mt, 0)
-    _e_orig = _i32(mt, 1)
-    _e_off = _i32(mt, 2)
-    _e_lex = _i32(mt, 3)
-    _e_acc = _u8(mt, 4)
-    ix_pos = _i32(mt, 12)
-    item_next = _i32(gt, 0)
-    item_lhs = _i32(gt, 1)
-    pred_off = _i32(gt, 2)
-    pred_nts = _i32(gt, 3)
-    nullable = _u8(gt, 4)
-    term_start = _i32(gt, 5)
-    ignore = _i32(gt, 6)
-    _gmeta = _i64(gt, 13)
-    own_off = _i32(gt, 14)
-    own_items = _i32(gt, 15)
-    _s_hkey = _i64(st, 0)
-    _s_hgen = _i32(st, 1)
-    _s_pstamp = _i32(st, 2)
-    tflag = _u8(st, 3)
-    buf = _i32(st, 4)
-    _s_meta = _i64(st, 5)
+    _e_item = _i32(mt, E.item)
+    _e_orig = _i32(mt, E.orig)
+    _e_off = _i32(mt, E.off)
+    _e_lex = _i32(mt, E.lex)
+    _e_acc = _u8(mt, E.acc)
+    ix_pos = _i32(mt, E.ix_pos)
+    item_next = _i32(gt, G.item_next)
+    item_lhs = _i32(gt, G.item_lhs)
+    pred_off = _i32(gt, G.pred_off)
+    pred_nts = _i32(gt, G.pred_nts)
+    nullable = _u8(gt, G.nullable)
+    term_start = _i32(gt, G.term_start)
+    ignore = _i32(gt, G.ignore)
+    _gmeta = _i64(gt, G.meta)
+    own_off = _i32(gt, G.own_off)
+    own_items = _i32(gt, G.own_items)
+    _s_hkey = _i64(st, S.hkey)
+    _s_hgen = _i32(st, S.hgen)
+    _s_pstamp = _i32(st, S.pstamp)
+    tflag = _u8(st, S.tflag)
+    buf = _i32(st, S.buf)
+    _s_meta = _i64(st, S.meta)
     hkey, hgen, smeta, pstamp = _s_hkey, _s_hgen, _s_meta, _s_pstamp
     e_item, e_orig = _e_item, _e_orig
-    n_terms = _gmeta[0]
-    acc_item = _gmeta[2]
+    n_terms = _gmeta[GM_N_TERMS]
+    acc_item = _gmeta[GM_ACC_ITEM]
     e_item, e_orig, e_off = _e_item, _e_orig, _e_off
     pstamp = _s_pstamp
     gen = np.int32(_s_meta[0])
@@ -541,19 +587,19 @@ def _close_set(gt, mt, st, k1, end):
 @njit(cache=True, nogil=True)
 def earley_init(gt, mt, st):
     """Build set 0 (prediction of the start symbol). Returns 0 or a NEED code."""
-    e_item = _i32(mt, 0)
-    e_orig = _i32(mt, 1)
-    _e_off = _i32(mt, 2)
-    _e_ver = _i32(mt, 5)
-    _e_from = _i32(mt, 6)
-    _gmeta = _i64(gt, 13)
-    _own_off = _i32(gt, 14)
-    _own_items = _i32(gt, 15)
-    hkey = _i64(st, 0)
-    hgen = _i32(st, 1)
-    pstamp = _i32(st, 2)
-    smeta = _i64(st, 5)
-    start_sym = _gmeta[3]
+    e_item = _i32(mt, E.item)
+    e_orig = _i32(mt, E.orig)
+    _e_off = _i32(mt, E.off)
+    _e_ver = _i32(mt, E.ver)
+    _e_from = _i32(mt, E.scan_from)
+    _gmeta = _i64(gt, G.meta)
+    _own_off = _i32(gt, G.own_off)
+    _own_items = _i32(gt, G.own_items)
+    hkey = _i64(st, S.hkey)
+    hgen = _i32(st, S.hgen)
+    pstamp = _i32(st, S.pstamp)
+    smeta = _i64(st, S.meta)
+    start_sym = _gmeta[GM_START]
     _new_generation(smeta, hgen, pstamp)
     _e_off[0] = 0
     _e_ver[0] += 1
@@ -570,23 +616,23 @@ def earley_init(gt, mt, st):
 def earley_scan(gt, mt, st, k, ls):
     """Build set k+1 by scanning every non-ignored terminal that accepts in lexer
     state ``ls``.  Returns 0, 1 if the new set is empty, or a NEED code."""
-    _e_item = _i32(mt, 0)
-    _e_orig = _i32(mt, 1)
-    _e_off = _i32(mt, 2)
-    ver = _i32(mt, 5)
-    efrom = _i32(mt, 6)
-    pver = _i32(mt, 7)
-    item_next = _i32(gt, 0)
-    _gmeta = _i64(gt, 13)
-    aoff = _i32(gt, 19)
-    acc = _i32(gt, 20)
-    hkey = _i64(st, 0)
-    hgen = _i32(st, 1)
-    pstamp = _i32(st, 2)
-    tflag = _u8(st, 3)
-    smeta = _i64(st, 5)
+    _e_item = _i32(mt, E.item)
+    _e_orig = _i32(mt, E.orig)
+    _e_off = _i32(mt, E.off)
+    ver = _i32(mt, E.ver)
+    efrom = _i32(mt, E.scan_from)
+    pver = _i32(mt, E.pver)
+    item_next = _i32(gt, G.item_next)
+    _gmeta = _i64(gt, G.meta)
+    aoff = _i32(gt, L.aoff)
+    acc = _i32(gt, L.acc)
+    hkey = _i64(st, S.hkey)
+    hgen = _i32(st, S.hgen)
+    pstamp = _i32(st, S.pstamp)
+    tflag = _u8(st, S.tflag)
+    smeta = _i64(st, S.meta)
     e_item, e_orig = _e_item, _e_orig
-    n_terms = _gmeta[0]
+    n_terms = _gmeta[GM_N_TERMS]
     e_item, e_orig, e_off = _e_item, _e_orig, _e_off
     if k + 2 >= e_off.shape[0]:
         return NEED_EARLEY
@@ -628,8 +674,8 @@ def step_byte(gt, mt, st, k, ls, b):
 
     Returns (code, k', ls'): code 0 ok, 1 dead, or a NEED code.
     """
-    _e_lex = _i32(mt, 3)
-    _lx_flags = _u8(gt, 21)
+    _e_lex = _i32(mt, E.lex)
+    _lx_flags = _u8(gt, L.flags)
     nxt = lexer_step(gt, mt, st, ls, b)
     if nxt >= 0:
         return 0, k, nxt
@@ -667,9 +713,9 @@ def step_bytes(gt, mt, st, k, ls, data, start, stop):
 @njit(cache=True, nogil=True)
 def accepting(gt, mt, st, k, ls):
     """Can the text end here?  Returns 1/0 or a NEED code.  May write set k+1."""
-    _e_lex = _i32(mt, 3)
-    _e_acc = _u8(mt, 4)
-    _lx_flags = _u8(gt, 21)
+    _e_lex = _i32(mt, E.lex)
+    _e_acc = _u8(mt, E.acc)
+    _lx_flags = _u8(gt, L.flags)
     if ls == _e_lex[k]:
         return np.int64(_e_acc[k])
     f = _lx_flags[ls]
@@ -713,18 +759,18 @@ def _base_absorbs(gt, mt, st, s, sl):
     A search over the product of the terminal's DFA and the slice's DFA (cached per
     base state in ``X[4]``).  Uses the scratch hash set (no Earley work is running).
     """
-    bs_term = _i32(gt, 8)
-    bs_rowoff = _i32(gt, 10)
-    bs_trans = _i32(gt, 11)
-    term_cls = _u8(gt, 12)
-    smeta = _i64(st, 5)
-    stack = _i32(st, 11)
-    hkey = _i64(st, 12)
-    hgen = _i32(st, 13)
-    _x_roots = _i32(gt, 29)
-    sl_trans = _i32(gt, 31)
-    sl_start = _i32(gt, 32)
-    cache = _i8(gt, 33)
+    bs_term = _i32(gt, G.bs_term)
+    bs_rowoff = _i32(gt, G.bs_rowoff)
+    bs_trans = _i32(gt, G.bs_trans)
+    term_cls = _u8(gt, G.term_cls)
+    smeta = _i64(st, S.meta)
+    stack = _i32(st, S.abs_stack)
+    hkey = _i64(st, S.abs_hkey)
+    hgen = _i32(st, S.abs_hgen)
+    _x_roots = _i32(gt, X.roots)
+    sl_trans = _i32(gt, X.sl_trans)
+    sl_start = _i32(gt, X.sl_start)
+    cache = _i8(gt, X.absorb)
     n_sl = _x_roots.shape[0] - 2
     c = cache[s * n_sl + sl]
     if c >= 0:
@@ -764,9 +810,9 @@ def _base_absorbs(gt, mt, st, s, sl):
                 stack[top + 1] = q2
                 top += 2
     cache[s * n_sl + sl] = ok  # a fact about s: every thread would store the same
-    meta = _i64(gt, 23)
-    if meta[_M_FROZEN] == 0:
-        meta[_M_N_ABSORB] += 1
+    meta = _i64(gt, L.meta)
+    if meta[LM_FROZEN] == 0:
+        meta[LM_N_ABSORB] += 1
     return ok
 
 
@@ -774,10 +820,10 @@ def _base_absorbs(gt, mt, st, s, sl):
 def _absorbs(gt, mt, st, ls, sl):
     """Does lexer state ``ls`` stay alive (without a lexeme boundary) on every string of
     slice ``sl``?  True when one of its terminals does (cached per state)."""
-    eoff = _i32(gt, 17)
-    elems = _i32(gt, 18)
-    _lx_meta = _i64(gt, 23)
-    slice_ok = _i8_2d(gt, 24)
+    eoff = _i32(gt, L.eoff)
+    elems = _i32(gt, L.elems)
+    _lx_meta = _i64(gt, L.meta)
+    slice_ok = _i8_2d(gt, L.slice_ok)
     if ls < 0:
         return 0
     c = slice_ok[ls, sl]
@@ -788,7 +834,7 @@ def _absorbs(gt, mt, st, ls, sl):
         if _base_absorbs(gt, mt, st, elems[e], sl):
             ok = 1
             break
-    if _lx_meta[_M_FROZEN] == 0:
+    if _lx_meta[LM_FROZEN] == 0:
         slice_ok[ls, sl] = ok
     return ok
 
@@ -805,19 +851,19 @@ def _walk(gt, mt, st, trie, k, ls, out):
     root's children are found through ``T[3]`` (256 entries per trie), so children
     whose byte is dead are never touched (they lie far apart in memory).
     """
-    _e_off = _i32(mt, 2)
-    e_lex = _i32(mt, 3)
-    e_ver = _i32(mt, 5)
-    e_from = _i32(mt, 6)
-    e_pver = _i32(mt, 7)
-    trans = _i32_2d(gt, 16)
-    flags = _u8(gt, 21)
-    st_ls = _i32(st, 6)
-    st_k = _i32(st, 7)
-    node = _i64(gt, 25)
-    t_off = _i32(gt, 26)
-    t_toks = _i32(gt, 27)
-    rootkids = _i32(gt, 28)
+    _e_off = _i32(mt, E.off)
+    e_lex = _i32(mt, E.lex)
+    e_ver = _i32(mt, E.ver)
+    e_from = _i32(mt, E.scan_from)
+    e_pver = _i32(mt, E.pver)
+    trans = _i32_2d(gt, L.trans)
+    flags = _u8(gt, L.flags)
+    st_ls = _i32(st, S.st_ls)
+    st_k = _i32(st, S.st_k)
+    node = _i64(gt, T.node)
+    t_off = _i32(gt, T.tok_off)
+    t_toks = _i32(gt, T.toks)
+    rootkids = _i32(gt, T.rootkids)
     n_sets_cap = _e_off.shape[0]
     st_ls[0] = ls
     st_k[0] = k
@@ -886,9 +932,9 @@ def fill_mask(gt, mt, st, k, ls, out, check_eos):
     walked.  EOS ids get their bit when the text may end here (if ``check_eos``).
     Returns 0 or a NEED code.
     """
-    roots = _i32(gt, 29)
-    eos = _i32(gt, 36)
-    combo = _u32_2d(gt, 37)
+    roots = _i32(gt, X.roots)
+    eos = _i32(gt, X.eos)
+    combo = _u32_2d(gt, X.combo)
     n_sl = roots.shape[0] - 2
     absorbed = 0
     for sl in range(n_sl):
@@ -960,8 +1006,8 @@ def k_fill(gt, mt, st, k, ls, out, check_eos):
 @njit(cache=True, nogil=True)
 def k_step_token(gt, mt, st, k, ls, token):
     """Feed one token's bytes.  (code, k', ls'); code 1 also for non-text ids."""
-    tok_off = _i64(gt, 34)
-    tok_data = _u8(gt, 35)
+    tok_off = _i64(gt, X.tok_bytes_off)
+    tok_data = _u8(gt, X.tok_data)
     if token < 0 or token + 1 >= tok_off.shape[0] or tok_off[token] == tok_off[token + 1]:  # not text
         return 1, k, ls
     return step_bytes(gt, mt, st, k, ls, tok_data, tok_off[token], tok_off[token + 1])

@@ -23,7 +23,7 @@ _grammar_cache: "OrderedDict[tuple[str, str], Grammar]" = OrderedDict()
 _cache_lock = threading.Lock()
 # On-disk cache of compiled tables (off unless set): STRUCTGEN_CACHE_DIR or set_cache_dir().
 _disk_dir: Path | None = Path(os.environ["STRUCTGEN_CACHE_DIR"]) if os.environ.get("STRUCTGEN_CACHE_DIR") else None
-_DISK_FORMAT = 2  # 2: tables carry the front-end's notes
+_DISK_FORMAT = 3  # 2: tables carry the front-end's notes; 3: G is a GrammarArrays
 
 
 def clear_memory_caches() -> None:
@@ -84,19 +84,61 @@ def _disk_store(key: str, tables: GrammarTables) -> None:
         pass  # a read-only or full disk only loses the cache
 
 
-def as_constraint(constraint, **options):
-    """Normalise what users pass to :func:`compile` into a constraint object.
+def as_constraint(constraint=None, *, schema=None, regex=None, grammar=None, **options):
+    """Normalise what users pass into a constraint object: the one place that does.
 
-    Accepted: a constraint object (``Regex``, ``Lark``, ``JsonSchema``), a
-    :class:`GrammarIR`, a JSON Schema as a dict, a bool or a JSON string, or a
-    pydantic model class.  ``options`` go to ``JsonSchema`` for schema inputs.
+    Positional (what :func:`compile` takes): a constraint object (``Regex``, ``Lark``,
+    ``JsonSchema``, or anything with ``to_ir`` and ``cache_key``), a
+    :class:`GrammarIR`, a compiled :class:`Grammar`, a JSON Schema as a dict, a bool
+    or JSON text, or a pydantic model class.  Or by keyword (what :func:`generate`
+    takes): ``schema`` (a dict, JSON text, a pydantic class or a ``JsonSchema``),
+    ``regex`` (pattern text or a ``Regex``), ``grammar`` (Lark text, a ``.lark`` path,
+    a shipped grammar name, a ``Lark``, a ``GrammarIR`` or a ``Grammar``).  At most
+    one may be given; none gives None (unconstrained).  ``options`` go to
+    ``JsonSchema`` for schema inputs.  A pydantic class stays reachable as the
+    result's ``model``.
+
+    Raises ``ValueError`` for several constraints, or options without a schema to
+    apply them to; ``TypeError`` for a value of the wrong kind; :class:`CompileError`
+    for a str that should be JSON and is not, and from the front-ends.
     """
-    if hasattr(constraint, "to_ir") or isinstance(constraint, GrammarIR):
+    from .constraints import Lark, Regex
+    from .jsonschema import JsonSchema
+
+    given = [n for n, v in (("constraint", constraint), ("schema", schema), ("regex", regex),
+                            ("grammar", grammar)) if v is not None]
+    if len(given) > 1:
+        raise ValueError(f"give at most one constraint, got {' and '.join(given)}")
+    if schema is not None:
+        if isinstance(schema, JsonSchema):
+            if options:
+                raise ValueError("pass options to JsonSchema(...) itself when giving a JsonSchema")
+            return schema
+        if isinstance(schema, (dict, bool, str, bytes, type)):
+            return JsonSchema(schema, **options)
+        raise TypeError(f"schema must be a dict, JSON text, a pydantic class or a JsonSchema, "
+                        f"not {type(schema).__name__}")
+    if options and constraint is None:
+        raise ValueError(f"options {sorted(options)} apply to schema= only")
+    if regex is not None:
+        if isinstance(regex, Regex):
+            return regex
+        if isinstance(regex, str):
+            return Regex(regex)
+        raise TypeError(f"regex must be a str or structgen.Regex, not {type(regex).__name__}")
+    if grammar is not None:
+        if isinstance(grammar, (Lark, Grammar, GrammarIR)) or hasattr(grammar, "to_ir"):
+            return grammar
+        if isinstance(grammar, (str, os.PathLike)):
+            return Lark(grammar)
+        raise TypeError(f"grammar must be Lark text, a .lark path, a shipped grammar name, a Lark or a Grammar, "
+                        f"not {type(grammar).__name__}")
+    if constraint is None:
+        return None
+    if hasattr(constraint, "to_ir") or isinstance(constraint, (GrammarIR, Grammar)):
         if options:
             raise TypeError(f"options {sorted(options)} apply to JSON Schema inputs only")
         return constraint
-    from .jsonschema import JsonSchema
-
     if isinstance(constraint, (dict, bool)):
         return JsonSchema(constraint, **options)
     if isinstance(constraint, str):
@@ -112,23 +154,54 @@ def as_constraint(constraint, **options):
     raise TypeError(f"cannot compile a constraint of type {type(constraint).__name__}")
 
 
-def _as_vocab(vocab):
+def as_vocabulary(vocab, eos_ids=None, *, explicit: bool = True):
+    """The :class:`~structgen.Vocabulary` of ``vocab`` (a Vocabulary, a Hugging Face
+    tokenizer, or an object with the Vocabulary interface), ending on ``eos_ids``
+    (None: the tokenizer's own).
+
+    A tokenizer's default vocabulary is built once and cached on it; other EOS sets
+    are built once and cached on it too.  EOS ids are never text: when ``explicit`` is
+    false (the ids came from a model's configuration, not from the caller) an id that
+    is a text token raises ``ValueError``, because making it EOS would silently remove
+    that text from the language.  Raises ``TypeError`` for anything else."""
     from .vocab import Vocabulary
 
     if isinstance(vocab, Vocabulary):
-        return vocab
-    if hasattr(vocab, "convert_ids_to_tokens"):  # a Hugging Face tokenizer
-        cached = getattr(vocab, "_structgen_vocab", None)
-        if cached is None:
-            cached = Vocabulary.from_tokenizer(vocab)
+        base = vocab
+    elif hasattr(vocab, "convert_ids_to_tokens"):  # a Hugging Face tokenizer
+        base = getattr(vocab, "_structgen_vocab", None)
+        if base is None:
+            base = Vocabulary.from_tokenizer(vocab)
             try:
-                vocab._structgen_vocab = cached
+                vocab._structgen_vocab = base
             except AttributeError:
                 pass
-        return cached
-    if all(hasattr(vocab, a) for a in ("trie", "token_bytes", "eos_ids", "size")):
-        return vocab
-    raise TypeError(f"expected a structgen.Vocabulary or a Hugging Face tokenizer, got {type(vocab).__name__}")
+    elif all(hasattr(vocab, a) for a in ("trie", "token_bytes", "eos_ids", "size")):
+        base = vocab
+    else:
+        raise TypeError(f"expected a structgen.Vocabulary or a Hugging Face tokenizer, got {type(vocab).__name__}")
+    if eos_ids is None or sorted(int(e) for e in base.eos_ids) == sorted(int(e) for e in eos_ids):
+        return base
+    if not hasattr(vocab, "convert_ids_to_tokens"):
+        raise ValueError("other EOS ids than the vocabulary's own need a tokenizer to rebuild it from")
+    key = tuple(sorted(int(e) for e in eos_ids))
+    if not explicit:
+        for e in key:
+            if 0 <= e < base.size and base.is_text[e]:
+                raise ValueError(
+                    f"the model's eos_token_id {e} is the text token {base.token_bytes[e]!r} of this tokenizer; "
+                    f"the model and tokenizer disagree (pass eos_token_id= explicitly to end on it anyway)")
+    cache = getattr(vocab, "_structgen_vocabs", None)
+    if cache is None:
+        cache = {}
+        try:
+            vocab._structgen_vocabs = cache
+        except AttributeError:
+            pass
+    hit = cache.get(key)
+    if hit is None:
+        hit = cache[key] = Vocabulary.from_tokenizer(vocab, eos_token_ids=list(key))
+    return hit
 
 
 def _vocab_key(vocab) -> str:
@@ -195,7 +268,7 @@ def compile(constraint, vocab, **options) -> Grammar:  # noqa: A001 - the public
     vocabulary's fingerprint), so compiling the same constraint twice is cheap and
     shares the lazily built lexer DFA.  Raises :class:`CompileError`.
     """
-    vocab = _as_vocab(vocab)
+    vocab = as_vocabulary(vocab)
     if isinstance(constraint, Grammar):
         if constraint.vocab is not vocab and _vocab_key(constraint.vocab) != _vocab_key(vocab):
             raise CompileError("this Grammar was compiled for another vocabulary")

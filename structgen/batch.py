@@ -17,9 +17,6 @@ import numpy as np
 from . import _engine
 from .matcher import _INT32, Matcher, _alloc_scratch
 
-_M_FROZEN = 3
-
-
 def _batch_scratch(grammar, n_threads: int) -> np.ndarray:
     """Per-worker scratch tables of a grammar, (n_threads, table) int64."""
     cache = grammar._batch_scratch
@@ -74,15 +71,15 @@ def fill_bitmasks(matchers: list[Matcher], bitmask: np.ndarray, threads: int | N
         out = words[rows] if rows != list(range(n)) else words
         with grammar.lock:
             sts = _batch_scratch(grammar, numba.config.NUMBA_NUM_THREADS)
-            meta = grammar.lexer.L[7]
-            meta[_M_FROZEN] = 1
+            meta = grammar.lexer.L.meta
+            meta[_engine.LM_FROZEN] = 1
             previous = numba.get_num_threads()
             try:
                 numba.set_num_threads(threads)
                 _engine.k_fill_batch(grammar._gt, mts, sts, ks, lss, out, status)
             finally:
                 numba.set_num_threads(previous)
-                meta[_M_FROZEN] = 0
+                meta[_engine.LM_FROZEN] = 0
         if out is not words:
             words[rows] = out
         redo.extend(rows[j] for j in np.flatnonzero(status != 0))

@@ -64,12 +64,12 @@ class CompletionTables:
     def __init__(self, tables: Any):
         G = tables.G
         self._G = G
-        self.item_next = G[0].tolist()
-        self.item_lhs = G[1].tolist()
-        n_terms, n_syms, acc_item, aug = (int(x) for x in G[13])
+        self.item_next = G.item_next.tolist()
+        self.item_lhs = G.item_lhs.tolist()
+        n_terms, n_syms, acc_item, aug = (int(x) for x in G.meta)  # GM_N_TERMS .. GM_START
         self.n_terms, self.n_syms, self.acc_item, self.aug = n_terms, n_syms, acc_item, aug
-        self.is_ignore = G[7].tolist()
-        self.bs_term = G[8]
+        self.is_ignore = G.is_ignore.tolist()
+        self.bs_term = G.bs_term
         self._dfa(G)
         self._nonterminals()
         self._sym_text: dict[int, tuple[bytes, ...]] = {}
@@ -78,7 +78,7 @@ class CompletionTables:
     def _dfa(self, G) -> None:
         """dist[s]: fewest bytes from base state s to an accepting state; step[s]: the
         (byte, next state) of a shortest path."""
-        bs_term, bs_accept, bs_rowoff, bs_trans, term_cls = G[8], G[9], G[10], G[11], G[12]
+        bs_term, bs_accept, bs_rowoff, bs_trans, term_cls = G.bs_term, G.bs_accept, G.bs_rowoff, G.bs_trans, G.term_cls
         n_base = int(bs_term.shape[0])
         n_t = self.n_terms
         dist = np.full(n_base, _INF, dtype=np.int64)
@@ -131,7 +131,7 @@ class CompletionTables:
             self.step_byte[pred] = byte[first]
             frontier = pred
         self.dist = dist
-        term_start = G[5]
+        term_start = G.term_start
         self.term_min = [int(dist[term_start[t]]) for t in range(n_t)]
         self.term_start = term_start.tolist()
 
@@ -232,13 +232,13 @@ class CompletionTables:
     def _accepts(self, t: int, data: bytes) -> bool:
         """Whether terminal ``t`` accepts ``data`` exactly."""
         G = self._G
-        s = int(G[5][t])
+        s = int(G.term_start[t])
         for b in data:
-            c = int(G[12][t * 256 + b])
-            s = int(G[11][int(G[10][s]) + c])
+            c = int(G.term_cls[t * 256 + b])
+            s = int(G.bs_trans[int(G.bs_rowoff[s]) + c])
             if s < 0:
                 return False
-        return bool(G[9][s])
+        return bool(G.bs_accept[s])
 
 
 def completion_tables(grammar: Any) -> CompletionTables:
@@ -261,7 +261,7 @@ class _SetCosts:
         self.memo: dict[int, tuple[int, dict[int, tuple[int, int, int]]]] = {}
 
     def get(self, E, j: int) -> dict[int, tuple[int, int, int]]:
-        ver = E[5]
+        ver = E.ver
         hit = self.memo.get(j)
         if hit is not None and hit[0] == int(ver[j]):
             return hit[1]
@@ -275,7 +275,7 @@ class _SetCosts:
             if h is not None and h[0] == int(ver[x]):
                 continue
             need.append(x)
-            for o in set(E[1][E[2][x]:E[2][x + 1]].tolist()):
+            for o in set(E.orig[E.off[x]:E.off[x + 1]].tolist()):
                 if o < x and o not in seen:
                     seen.add(o)
                     todo.append(o)
@@ -286,9 +286,9 @@ class _SetCosts:
     def _compute(self, E, j: int) -> dict[int, tuple[int, int, int]]:
         ct = self.ct
         nxt, lhs_of, rest, n_terms, aug = ct.item_next, ct.item_lhs, ct.rest, ct.n_terms, ct.aug
-        lo, hi = int(E[2][j]), int(E[2][j + 1])
-        items = E[0][lo:hi].tolist()
-        origs = E[1][lo:hi].tolist()
+        lo, hi = int(E.off[j]), int(E.off[j + 1])
+        items = E.item[lo:hi].tolist()
+        origs = E.orig[lo:hi].tolist()
         Q: dict[int, tuple[int, int, int]] = {}
         local = []
         for it, o in zip(items, origs):
@@ -328,9 +328,9 @@ def _plan(ct: CompletionTables, sc: _SetCosts, E, k: int, L, ls: int) -> list[by
     lexeme, then the lexemes that follow."""
     nxt, lhs_of, rest = ct.item_next, ct.item_lhs, ct.rest
     Qk = sc.get(E, k)
-    lo, hi = int(E[2][k]), int(E[2][k + 1])
-    items = E[0][lo:hi].tolist()
-    origs = E[1][lo:hi].tolist()
+    lo, hi = int(E.off[k]), int(E.off[k + 1])
+    items = E.item[lo:hi].tolist()
+    origs = E.orig[lo:hi].tolist()
     # after(T): fewest bytes once terminal T is scanned from set k
     after: dict[int, tuple[int, int, int]] = {}
     for it, o in zip(items, origs):
@@ -349,7 +349,7 @@ def _plan(ct: CompletionTables, sc: _SetCosts, E, k: int, L, ls: int) -> list[by
         if c < after.get(t, (_INF,))[0]:
             after[t] = (c, it, o)
     boundary = min(((ct.term_min[t] + v[0], t) for t, v in after.items()), default=(_INF, -1))
-    eoff, elems = L[1], L[2]
+    eoff, elems = L.eoff, L.elems
     best = (_INF, -1, -1)
     for s in elems[eoff[ls]:eoff[ls + 1]].tolist():
         d = int(ct.dist[s])
@@ -357,7 +357,7 @@ def _plan(ct: CompletionTables, sc: _SetCosts, E, k: int, L, ls: int) -> list[by
             continue
         t = int(ct.bs_term[s])
         if ct.is_ignore[t]:
-            c = d + (0 if E[4][k] else boundary[0])
+            c = d + (0 if E.acc[k] else boundary[0])
         else:
             a = after.get(t)
             if a is None:
@@ -370,7 +370,7 @@ def _plan(ct: CompletionTables, sc: _SetCosts, E, k: int, L, ls: int) -> list[by
     c, s, t = best
     parts = [ct.text_from(s)]
     if ct.is_ignore[t]:
-        if E[4][k]:
+        if E.acc[k]:
             return parts
         t = boundary[1]
         parts.extend(ct.sym_lexemes(t))

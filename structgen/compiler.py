@@ -16,13 +16,13 @@
    state per terminal (no incoming edges, so "no byte of the current lexeme read
    yet" is recognisable from the lexer state alone).
 
-The result, :class:`GrammarTables`, is vocabulary-independent and immutable; the
-lexer cache (:class:`LexerCache`) grows lazily and is shared by all matchers.
+The result, :class:`GrammarTables`, is vocabulary-independent and immutable.  What
+grows at run time (the lazily built lexer DFA, ``structgen.matcher.LexerCache``)
+lives with the matcher.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -49,13 +49,14 @@ def check_terminal(defn: TerminalDef, name: str, where: str | None,
 
 @dataclass(frozen=True)
 class GrammarTables:
-    """The compiled, vocabulary-independent grammar (see ``_engine`` for ``G``).
+    """The compiled, vocabulary-independent grammar: ``G`` holds its arrays
+    (``_engine.GrammarArrays``, named in ``_engine``'s table layout).
 
     ``notes`` and ``relaxed``: what the front-end reported while building the grammar
     (a JSON Schema's ignored keywords, and the constraints lenient mode dropped), kept
     with the tables so that a compile served from a cache reports them too."""
 
-    G: tuple
+    G: _engine.GrammarArrays
     terminal_names: tuple[str, ...]
     symbol_names: tuple[str, ...]
     n_rules: int
@@ -66,66 +67,9 @@ class GrammarTables:
     def n_terminals(self) -> int:
         return len(self.terminal_names)
 
-
-class LexerCache:
-    """The lazily built lexer DFA of one grammar, shared by all its matchers.
-
-    Arrays grow by doubling when a kernel asks (``NEED_LEXER``); growth replaces the
-    arrays, so kernels always receive ``self.L`` afresh.  Growth happens under a
-    lock; kernels running in parallel (``fill_bitmasks``) run with the cache frozen
-    and fall back to a serial call when they meet an uncomputed transition.
-    """
-
-    def __init__(self, n_slices: int = 0, capacity: int = 256):
-        self.lock = threading.Lock()
-        self.n_slices = n_slices
-        cap = capacity
-        trans = np.full((cap, 256), _engine.UNKNOWN, dtype=np.int32)
-        eoff = np.zeros(cap + 1, dtype=np.int32)
-        elems = np.zeros(cap * 4, dtype=np.int32)
-        aoff = np.zeros(cap + 1, dtype=np.int32)
-        acc = np.zeros(cap * 2, dtype=np.int32)
-        flags = np.zeros(cap, dtype=np.uint8)
-        ht = np.full(cap * 4, -1, dtype=np.int32)
-        meta = np.zeros(8, dtype=np.int64)  # see _engine: L[7]
-        slice_ok = np.full((cap, max(n_slices, 1)), -1, dtype=np.int8)
-        self.L = (trans, eoff, elems, aoff, acc, flags, ht, meta, slice_ok)
-        self.version = 0
-        self._retired: list[tuple] = []  # replaced arrays, kept alive (see matcher.py)
-
     @property
-    def n_states(self) -> int:
-        return int(self.L[7][0])
-
-    def grow(self) -> None:
-        """Double every array that is at least half full (called on NEED_LEXER)."""
-        trans, eoff, elems, aoff, acc, flags, ht, meta, slice_ok = self.L
-        ns, ne, na = int(meta[0]), int(meta[1]), int(meta[2])
-        cap = trans.shape[0]
-        new_cap = cap * 2 if ns + 2 >= cap // 2 else cap
-        if new_cap != cap:
-            t2 = np.full((new_cap, 256), _engine.UNKNOWN, dtype=np.int32)
-            t2[:cap] = trans
-            trans = t2
-            eoff = np.concatenate([eoff, np.zeros(new_cap - cap, dtype=np.int32)])
-            aoff = np.concatenate([aoff, np.zeros(new_cap - cap, dtype=np.int32)])
-            flags = np.concatenate([flags, np.zeros(new_cap - cap, dtype=np.uint8)])
-            s2 = np.full((new_cap, slice_ok.shape[1]), -1, dtype=np.int8)
-            s2[:cap] = slice_ok
-            slice_ok = s2
-        if ne * 2 + 1024 >= elems.shape[0]:
-            elems = np.concatenate([elems, np.zeros(max(elems.shape[0], 1024), dtype=np.int32)])
-        if na * 2 + 1024 >= acc.shape[0]:
-            acc = np.concatenate([acc, np.zeros(max(acc.shape[0], 1024), dtype=np.int32)])
-        rehash = False
-        if 4 * (ns + 2) >= ht.shape[0]:
-            ht = np.full(ht.shape[0] * 2, -1, dtype=np.int32)
-            rehash = True
-        self._retired.append(self.L)
-        self.L = (trans, eoff, elems, aoff, acc, flags, ht, meta, slice_ok)
-        self.version += 1
-        if rehash:
-            _engine.lexer_rehash(self.L)
+    def n_symbols(self) -> int:
+        return int(self.G.meta[_engine.GM_N_SYMS])
 
 
 # ----------------------------------------------------------------------------------
@@ -391,22 +335,22 @@ def compile_ir(ir: GrammarIR, *, max_dfa_states: int = DEFAULT_MAX_DFA_STATES) -
     for t in ignore:
         is_ignore[term_id[t]] = 1
     meta = np.array([n_terms, n_syms, acc_item, aug_id], dtype=np.int64)
-    G = (
-        np.asarray(item_next, dtype=np.int32),
-        np.asarray(item_lhs, dtype=np.int32),
-        np.asarray(pred_off, dtype=np.int32),
-        np.asarray(pred_nts, dtype=np.int32),
-        np.asarray(nullable, dtype=np.uint8),
-        term_start,
-        np.asarray([term_id[t] for t in ignore], dtype=np.int32),
-        is_ignore,
-        np.ascontiguousarray(bs_term, dtype=np.int32),
-        bs_accept,
-        np.ascontiguousarray(bs_rowoff, dtype=np.int32),
-        bs_trans,
-        term_cls,
-        meta,
-        np.asarray(own_off, dtype=np.int32),
-        np.asarray(own_items, dtype=np.int32),
+    G = _engine.GrammarArrays(
+        item_next=np.asarray(item_next, dtype=np.int32),
+        item_lhs=np.asarray(item_lhs, dtype=np.int32),
+        pred_off=np.asarray(pred_off, dtype=np.int32),
+        pred_nts=np.asarray(pred_nts, dtype=np.int32),
+        nullable=np.asarray(nullable, dtype=np.uint8),
+        term_start=term_start,
+        ignore=np.asarray([term_id[t] for t in ignore], dtype=np.int32),
+        is_ignore=is_ignore,
+        bs_term=np.ascontiguousarray(bs_term, dtype=np.int32),
+        bs_accept=bs_accept,
+        bs_rowoff=np.ascontiguousarray(bs_rowoff, dtype=np.int32),
+        bs_trans=bs_trans,
+        term_cls=term_cls,
+        meta=meta,
+        own_off=np.asarray(own_off, dtype=np.int32),
+        own_items=np.asarray(own_items, dtype=np.int32),
     )
     return GrammarTables(G, tuple(term_names), tuple(sym_names), n_rules)

@@ -99,13 +99,13 @@ class LogitsProcessor:
 
     def __init__(self, constraint: Any, tokenizer: Any, *, eos_token_id: int | Sequence[int] | None = None,
                  strict: bool = False, max_new_tokens: int | None = None, **schema_options: Any):
+        from .api import as_vocabulary
         from .api import compile as compile_constraint
-        from .decoders.common import vocab_for
 
         eos = None
         if eos_token_id is not None:
             eos = [int(eos_token_id)] if isinstance(eos_token_id, (int, np.integer)) else [int(e) for e in eos_token_id]
-        self.vocab = vocab_for(tokenizer, eos)
+        self.vocab = as_vocabulary(tokenizer, eos)
         self.grammar = compile_constraint(constraint, self.vocab, **schema_options)
         self.eos_ids = frozenset(int(e) for e in self.grammar.eos_ids)
         self.strict = bool(strict)

@@ -29,7 +29,7 @@ import threading
 import numpy as np
 
 from . import _engine
-from .compiler import GrammarTables, LexerCache
+from .compiler import GrammarTables
 from .slices import vocab_slices
 
 _INT32 = np.dtype(np.int32)
@@ -45,6 +45,68 @@ def _table(arrays) -> np.ndarray:
         t[3 * i + 1] = a.shape[0]
         t[3 * i + 2] = a.shape[1] if a.ndim == 2 else 0
     return t
+
+
+class LexerCache:
+    """The lazily built lexer DFA of one grammar, shared by all its matchers.
+
+    Arrays grow by doubling when a kernel asks (``NEED_LEXER``); growth replaces the
+    arrays, so kernels always receive ``self.L`` afresh.  Growth happens under a
+    lock; kernels running in parallel (``fill_bitmasks``) run with the cache frozen
+    and fall back to a serial call when they meet an uncomputed transition.
+    """
+
+    def __init__(self, n_slices: int = 0, capacity: int = 256):
+        self.lock = threading.Lock()
+        self.n_slices = n_slices
+        cap = capacity
+        trans = np.full((cap, 256), _engine.UNKNOWN, dtype=np.int32)
+        eoff = np.zeros(cap + 1, dtype=np.int32)
+        elems = np.zeros(cap * 4, dtype=np.int32)
+        aoff = np.zeros(cap + 1, dtype=np.int32)
+        acc = np.zeros(cap * 2, dtype=np.int32)
+        flags = np.zeros(cap, dtype=np.uint8)
+        ht = np.full(cap * 4, -1, dtype=np.int32)
+        meta = np.zeros(8, dtype=np.int64)
+        slice_ok = np.full((cap, max(n_slices, 1)), -1, dtype=np.int8)
+        self.L = _engine.LexerArrays(trans=trans, eoff=eoff, elems=elems, aoff=aoff, acc=acc, flags=flags, ht=ht,
+                                     meta=meta, slice_ok=slice_ok)
+        self.version = 0
+        self._retired: list = []  # replaced arrays, kept alive (see matcher.py)
+
+    @property
+    def n_states(self) -> int:
+        return int(self.L.meta[_engine.LM_N_STATES])
+
+    def grow(self) -> None:
+        """Double every array that is at least half full (called on NEED_LEXER)."""
+        trans, eoff, elems, aoff, acc, flags, ht, meta, slice_ok = self.L
+        ns, ne, na = (int(meta[i]) for i in (_engine.LM_N_STATES, _engine.LM_N_ELEMS, _engine.LM_N_ACC))
+        cap = trans.shape[0]
+        new_cap = cap * 2 if ns + 2 >= cap // 2 else cap
+        if new_cap != cap:
+            t2 = np.full((new_cap, 256), _engine.UNKNOWN, dtype=np.int32)
+            t2[:cap] = trans
+            trans = t2
+            eoff = np.concatenate([eoff, np.zeros(new_cap - cap, dtype=np.int32)])
+            aoff = np.concatenate([aoff, np.zeros(new_cap - cap, dtype=np.int32)])
+            flags = np.concatenate([flags, np.zeros(new_cap - cap, dtype=np.uint8)])
+            s2 = np.full((new_cap, slice_ok.shape[1]), -1, dtype=np.int8)
+            s2[:cap] = slice_ok
+            slice_ok = s2
+        if ne * 2 + 1024 >= elems.shape[0]:
+            elems = np.concatenate([elems, np.zeros(max(elems.shape[0], 1024), dtype=np.int32)])
+        if na * 2 + 1024 >= acc.shape[0]:
+            acc = np.concatenate([acc, np.zeros(max(acc.shape[0], 1024), dtype=np.int32)])
+        rehash = False
+        if 4 * (ns + 2) >= ht.shape[0]:
+            ht = np.full(ht.shape[0] * 2, -1, dtype=np.int32)
+            rehash = True
+        self._retired.append(self.L)
+        self.L = _engine.LexerArrays(trans, eoff, elems, aoff, acc, flags, ht, meta, slice_ok)
+        self.version += 1
+        if rehash:
+            _engine.lexer_rehash(eoff, elems, ht, meta)
 
 
 class Grammar:
@@ -68,7 +130,7 @@ class Grammar:
         n_sl = self.slices.n_slices
         self.lexer = LexerCache(n_slices=n_sl)
         self.lock = self.lexer.lock
-        n_base = int(tables.G[8].shape[0])
+        n_base = int(tables.G.bs_term.shape[0])
         self._absorb = np.full(max(n_base * n_sl, 1), -1, dtype=np.int8)
         self._tok_off = np.ascontiguousarray(vocab.token_offsets, dtype=np.int64)
         self._tok_data = np.ascontiguousarray(vocab.token_data, dtype=np.uint8)
@@ -81,8 +143,10 @@ class Grammar:
     def _build_gt(self) -> np.ndarray:
         lx = self.lexer
         sl = self.slices
-        return _table((*self.tables.G, *lx.L, *sl.forest, sl.roots, sl.masks, sl.sl_trans, sl.sl_start,
-                       self._absorb, self._tok_off, self._tok_data, self.eos_ids, sl.combo))
+        x = _engine.SliceArrays(roots=sl.roots, sl_trans=sl.sl_trans, sl_start=sl.sl_start, absorb=self._absorb,
+                                tok_bytes_off=self._tok_off, tok_data=self._tok_data, eos=self.eos_ids,
+                                combo=sl.combo)
+        return _table((*self.tables.G, *lx.L, *sl.forest, *x))  # G, L, T, X: the layout's order
 
     def _grow_lexer(self) -> None:
         """Enlarge the lexer cache (caller holds the lock) and refresh the table."""
@@ -99,7 +163,7 @@ class Grammar:
 
     def _grow_scratch(self) -> None:
         self._st()
-        self._local.scratch, self._local.st = _alloc_scratch(self, self._local.scratch[0].shape[0] * 2)
+        self._local.scratch, self._local.st = _alloc_scratch(self, self._local.scratch.hkey.shape[0] * 2)
 
     def matcher(self) -> "Matcher":
         """A new matcher at the start of the language."""
@@ -145,14 +209,15 @@ class Matcher:
         else:
             src = _copy_from
             k = src._k
-            used = int(src._E[2][k + 1])
-            E = _alloc_earley(src._E[3].shape[0], src._E[0].shape[0])
-            E[0][:used] = src._E[0][:used]
-            E[1][:used] = src._E[1][:used]
-            E[2][:k + 2] = src._E[2][:k + 2]
-            for i in range(3, 8):
-                E[i][:k + 1] = src._E[i][:k + 1]
-            # the completion indexes are rebuilt on demand (E[10] stays -1)
+            old = src._E
+            used = int(old.off[k + 1])
+            E = _alloc_earley(old.lex.shape[0], old.item.shape[0])
+            E.item[:used] = old.item[:used]
+            E.orig[:used] = old.orig[:used]
+            E.off[:k + 2] = old.off[:k + 2]
+            for name in ("lex", "acc", "ver", "scan_from", "pver"):
+                getattr(E, name)[:k + 1] = getattr(old, name)[:k + 1]
+            # the completion indexes are rebuilt on demand (E.ix_ver stays -1)
             self._set_earley(E)
             self._k = k
             self._ls = src._ls
@@ -167,7 +232,7 @@ class Matcher:
     def _init(self) -> None:
         self._run(_engine.k_init)
         self._k = 0
-        self._ls = int(self._E[3][0])
+        self._ls = int(self._E.lex[0])
 
     def _run(self, fn, *args):
         """Call a kernel under the grammar's lock, growing tables on NEED codes."""
@@ -318,60 +383,46 @@ class Matcher:
         return len(self._hist)
 
 
-def _alloc_earley(scap: int, icap: int):
-    """Earley arrays (see ``E`` in ``_engine``)."""
-    return (
-        np.zeros(icap, dtype=np.int32),
-        np.zeros(icap, dtype=np.int32),
-        np.zeros(scap + 1, dtype=np.int32),
-        np.zeros(scap, dtype=np.int32),
-        np.zeros(scap, dtype=np.uint8),
-        np.zeros(scap, dtype=np.int32),
-        np.full(scap, _engine.NO_SCAN, dtype=np.int32),
-        np.zeros(scap, dtype=np.int32),
-        np.zeros(scap, dtype=np.int32),
-        np.zeros(scap, dtype=np.int32),
-        np.full(scap, -1, dtype=np.int32),
-        np.zeros(icap, dtype=np.int32),
-        np.zeros(icap, dtype=np.int32),
-        np.zeros(1, dtype=np.int32),
+def _alloc_earley(scap: int, icap: int) -> _engine.EarleyArrays:
+    """Earley arrays (``E`` in ``_engine``'s layout) for ``scap`` sets, ``icap`` items."""
+    per_item = dict(dtype=np.int32)
+    return _engine.EarleyArrays(
+        item=np.zeros(icap, **per_item), orig=np.zeros(icap, **per_item),
+        off=np.zeros(scap + 1, dtype=np.int32), lex=np.zeros(scap, dtype=np.int32),
+        acc=np.zeros(scap, dtype=np.uint8), ver=np.zeros(scap, dtype=np.int32),
+        scan_from=np.full(scap, _engine.NO_SCAN, dtype=np.int32), pver=np.zeros(scap, dtype=np.int32),
+        ix_start=np.zeros(scap, dtype=np.int32), ix_len=np.zeros(scap, dtype=np.int32),
+        ix_ver=np.full(scap, -1, dtype=np.int32),
+        ix_sym=np.zeros(icap, **per_item), ix_pos=np.zeros(icap, **per_item),
+        ix_top=np.zeros(1, dtype=np.int32),
     )
 
 
-def _grow_earley(E):
+def _grow_earley(E: _engine.EarleyArrays) -> _engine.EarleyArrays:
     """Twice the capacity, same content (new sets are marked as not-a-scan)."""
-    icap, scap = E[0].shape[0], E[3].shape[0]
-    new = _alloc_earley(2 * scap, 2 * icap)
-    new[0][:icap] = E[0]
-    new[1][:icap] = E[1]
-    new[2][:scap + 1] = E[2]
-    for i in range(3, 11):
-        new[i][:scap] = E[i]
-    new[11][:icap] = E[11]
-    new[12][:icap] = E[12]
-    new[13][:] = E[13]
+    new = _alloc_earley(2 * E.lex.shape[0], 2 * E.item.shape[0])
+    for old, grown in zip(E, new):
+        grown[:old.shape[0]] = old
     return new
 
 
 def _alloc_scratch(grammar: Grammar, hcap: int):
-    t = grammar.tables
-    n_syms = int(t.G[13][1])
-    n_terms = max(int(t.G[13][0]), 1)
+    """A thread's scratch (``S`` in ``_engine``'s layout) and its pointer table."""
+    meta = grammar.tables.G.meta
+    n_syms = int(meta[_engine.GM_N_SYMS])
+    n_terms = max(int(meta[_engine.GM_N_TERMS]), 1)
     depth = grammar.max_token_len + 2
-    arrays = (
-        np.zeros(hcap, dtype=np.int64),
-        np.zeros(hcap, dtype=np.int32),
-        np.zeros(n_syms, dtype=np.int32),
-        np.zeros(n_terms, dtype=np.uint8),
-        np.zeros(n_terms + 1, dtype=np.int32),
-        np.array([1, 0, 1, 0], dtype=np.int64),
-        np.zeros(depth, dtype=np.int32),
-        np.zeros(depth, dtype=np.int32),
-        np.zeros(depth, dtype=np.int32),
-        np.zeros(depth, dtype=np.int32),
-        np.zeros(depth, dtype=np.int32),
-        np.zeros(1 << 16, dtype=np.int32),
-        np.zeros(1 << 15, dtype=np.int64),
-        np.zeros(1 << 15, dtype=np.int32),
+    arrays = _engine.ScratchArrays(
+        hkey=np.zeros(hcap, dtype=np.int64),
+        hgen=np.zeros(hcap, dtype=np.int32),
+        pstamp=np.zeros(n_syms, dtype=np.int32),
+        tflag=np.zeros(n_terms, dtype=np.uint8),
+        buf=np.zeros(n_terms + 1, dtype=np.int32),
+        meta=np.array([1, 0, 1, 0], dtype=np.int64),
+        st_ls=np.zeros(depth, dtype=np.int32),
+        st_k=np.zeros(depth, dtype=np.int32),
+        abs_stack=np.zeros(1 << 16, dtype=np.int32),
+        abs_hkey=np.zeros(1 << 15, dtype=np.int64),
+        abs_hgen=np.zeros(1 << 15, dtype=np.int32),
     )
     return arrays, _table(arrays)

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from ._engine import ForestArrays
+
 #: Slice definitions, in claim order (a token belongs to the first that matches it).
 #: All are JSON string content; the first three catch the words and numbers that
 #: identifier-like patterns (``^[a-z0-9-]+$``, ``\w+``, hex, digits) allow, the last
@@ -48,7 +50,7 @@ class VocabSlices:
     roots: np.ndarray  # int32[n+2]
     masks: np.ndarray  # uint32[n, n_words]
     combo: np.ndarray  # uint32[2**n, n_words]: the union of the masks of each combination
-    forest: tuple  # (node, tok_off, toks, rootkids) of all tries, concatenated (see _engine)
+    forest: ForestArrays  # all tries, concatenated (``T`` in _engine's layout)
     sl_trans: np.ndarray  # int32[n_states*256]
     sl_start: np.ndarray  # int32[n]
     counts: tuple[int, ...]  # tokens per slice, then the remainder
@@ -119,7 +121,8 @@ def _concat_forest(tries):
     node = np.ascontiguousarray(np.concatenate(nodes), dtype=np.int64)
     tok_off = np.ascontiguousarray(np.concatenate(offs + [np.array([tok_base])]), dtype=np.int32)
     toks = np.ascontiguousarray(np.concatenate(toks_all), dtype=np.int32)
-    return (node, tok_off, toks, rootkids.reshape(-1)), np.asarray(roots, dtype=np.int32)
+    forest = ForestArrays(node=node, tok_off=tok_off, toks=toks, rootkids=rootkids.reshape(-1))
+    return forest, np.asarray(roots, dtype=np.int32)
 
 
 _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

@@ -162,3 +162,26 @@ def test_kernels_cached_is_false_with_an_empty_numba_cache(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)},
                          capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "False", out
+
+
+def test_table_layout_is_named_once_and_documented() -> None:
+    """Kernels reach every array by its name in the layout (no numbered slots), every
+    named array is used, and docs/architecture.md shows the layout as it is."""
+    import re
+    from pathlib import Path
+
+    from structgen import _engine
+
+    root = Path(__file__).resolve().parent.parent
+    src = Path(_engine.__file__).read_text()
+    kernels = src.split("# ------------------------------------------------------------ pointer-table entries")[1]
+    assert not re.search(r"_(?:i32|i64|u8|i8|i32_2d|i8_2d|u32_2d)\((?:gt|mt|st), \d", kernels)
+    for key, _title, fields in _engine.TABLES:
+        for name, _type, _doc in fields:
+            assert f"{key}.{name}" in kernels, f"{key}.{name} is in the layout but no kernel reads it"
+    doc = (root / "docs" / "architecture.md").read_text()
+    block = doc.split("<!-- layout:begin -->\n")[1].split("<!-- layout:end -->")[0]
+    assert block == _engine.layout_markdown(), "docs/architecture.md: paste structgen._engine.layout_markdown()"
+    # the pointer tables' rows: G, L, T, X one after another
+    rows = [*_engine.G, *_engine.L, *_engine.T, *_engine.X]
+    assert rows == list(range(len(rows)))

@@ -25,8 +25,8 @@ from structgen.decoders import generate
 from structgen.decoders.common import (
     GenerationResult,
     IncompleteGenerationError,
-    _choose,
-    _filter_top_k_top_p,
+    choose,
+    filter_top_k_top_p,
     encode_prompts,
 )
 from structgen.hf import LogitsProcessor
@@ -312,18 +312,18 @@ def test_model_eos_that_is_text_is_refused():
 def test_top_k_top_p_filter():
     logp = torch.log_softmax(torch.tensor([[3.0, 2.0, 1.0, 0.0, -1.0]]), dim=-1)
     p = logp.exp()[0]
-    kept = torch.isfinite(_filter_top_k_top_p(logp, 2, 1.0))[0].tolist()
+    kept = torch.isfinite(filter_top_k_top_p(logp, 2, 1.0))[0].tolist()
     assert kept == [True, True, False, False, False]
     # nucleus: smallest prefix (by probability) whose mass reaches top_p
     top_p = float(p[0] + p[1]) - 1e-4
-    kept = torch.isfinite(_filter_top_k_top_p(logp, 0, top_p))[0].tolist()
+    kept = torch.isfinite(filter_top_k_top_p(logp, 0, top_p))[0].tolist()
     assert kept == [True, True, False, False, False]
-    kept = torch.isfinite(_filter_top_k_top_p(logp, 0, 1e-6))[0].tolist()
+    kept = torch.isfinite(filter_top_k_top_p(logp, 0, 1e-6))[0].tolist()
     assert kept == [True, False, False, False, False]
 
 
 def test_sampler_distribution_and_dead_rows():
-    """_choose samples softmax(masked logits / T): counts over 20k seeded draws are
+    """choose samples softmax(masked logits / T): counts over 20k seeded draws are
     within 5 standard deviations of the exact probabilities; a row that allows
     nothing gives -1."""
     logits = torch.zeros(2, 70)
@@ -334,16 +334,16 @@ def test_sampler_distribution_and_dead_rows():
     n = 20000
     counts = np.zeros(70)
     for _ in range(n // 2000):
-        ids = _choose(logits[:1].expand(2000, -1).contiguous(), np.repeat(bm[:1], 2000, axis=0), 0.5, 0, 1.0, gen)
+        ids = choose(logits[:1].expand(2000, -1).contiguous(), np.repeat(bm[:1], 2000, axis=0), 0.5, 0, 1.0, gen)
         counts += np.bincount(ids, minlength=70)
     p = np.exp(np.array([0.0, 1.0, 2.0]) / 0.5)
     p /= p.sum()
     sd = np.sqrt(n * p * (1 - p))
     assert np.all(np.abs(counts[:3] - n * p) < 5 * sd)
     assert counts[3:].sum() == 0
-    out = _choose(logits, bm, 1.0, 0, 1.0, gen)
+    out = choose(logits, bm, 1.0, 0, 1.0, gen)
     assert out[1] == -1 and 0 <= out[0] < 3
-    assert _choose(logits, bm, 0.0, 0, 1.0, gen).tolist() == [2, -1]
+    assert choose(logits, bm, 0.0, 0, 1.0, gen).tolist() == [2, -1]
 
 
 def test_result_value_needs_pydantic_and_json_parses():

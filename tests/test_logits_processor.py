@@ -67,9 +67,9 @@ def _outputs(tok, out, width):
 
 
 def _text(tok, ids):
-    from structgen.decoders.common import vocab_for
+    from structgen.api import as_vocabulary
 
-    return vocab_for(tok).decode_bytes(ids).decode("utf-8")
+    return as_vocabulary(tok).decode_bytes(ids).decode("utf-8")
 
 
 @pytest.mark.parametrize("name", TOKENIZERS)

@@ -32,7 +32,7 @@ import torch
 
 import structgen
 from structgen import generate
-from structgen.decoders.common import vocab_for
+from structgen.api import as_vocabulary
 from structgen.models import tiny_random_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -81,7 +81,7 @@ def exact_distribution(model, tok, regex: str, max_tokens: int,
     but EOS can follow, and a text still incomplete after ``max_tokens`` is cut.  With
     ``fit_budget``, only the tokens after which the text can be completed in the
     tokens left (when the start can be completed in ``max_tokens``)."""
-    vocab = vocab_for(tok)
+    vocab = as_vocabulary(tok)
     grammar = structgen.compile(structgen.Regex(regex), vocab)
     eos = set(vocab.eos_ids)
     prompt = tok(prompt_text)["input_ids"]

@@ -67,20 +67,19 @@ from typing import Any
 
 import numpy as np
 
+from ..api import as_constraint, as_vocabulary
 from ..batch import fill_bitmasks
 from ..errors import StructgenError
 from ..budget import STEER_TRIES
 from .common import (
     GenerationResult,
-    _check_sampling,
-    _choose,
-    _forward_kwargs,
-    _only_token,
+    check_sampling,
+    choose,
+    forward_kwargs,
+    only_token,
     check_logits_width,
     encode_prompts,
     eos_ids_for,
-    resolve_constraint,
-    vocab_for,
 )
 
 __all__ = ["generate"]
@@ -157,7 +156,7 @@ def _jump_forward_exact(row: _Row, budget: int, scratch: np.ndarray, eos: frozen
     out: list[int] = []
     while len(out) < budget and not _matcher_finished(m):
         m.fill_bitmask(scratch)
-        t = _only_token(scratch)
+        t = only_token(scratch)
         if t < 0 or t in eos or not m.advance(t):
             break
         out.append(t)
@@ -270,7 +269,7 @@ def generate(
 
     The constraint: at most one of ``schema`` (JSON Schema dict or text, pydantic
     class, ``JsonSchema``; ``schema_options`` such as ``whitespace="compact"`` go to
-    ``JsonSchema``), ``regex`` and ``grammar`` (see :func:`resolve_constraint`); none
+    ``JsonSchema``), ``regex`` and ``grammar`` (see :func:`structgen.api.as_constraint`); none
     generates unconstrained text.
 
     ``max_tokens``: generated tokens per prompt, forced ones included, EOS not.
@@ -310,13 +309,14 @@ def generate(
     from ..budget import BudgetGuard
 
     t0 = time.perf_counter()
-    _check_sampling(max_tokens, temperature, top_p, top_k)
+    check_sampling(max_tokens, temperature, top_p, top_k)
     jf = _resolve_jump_forward(jump_forward, temperature)
-    constraint, pyd_model = resolve_constraint(schema, regex, grammar, **schema_options)
+    constraint = as_constraint(schema=schema, regex=regex, grammar=grammar, **schema_options)
+    pyd_model = getattr(constraint, "model", None)
     prompts, batch = encode_prompts(tokenizer, prompt)
     explicit = eos_token_id is not None
     eos = eos_ids_for(model, tokenizer, eos_token_id)
-    vocab = vocab_for(tokenizer, eos, explicit=explicit)
+    vocab = as_vocabulary(tokenizer, eos, explicit=explicit)
     eos_set = frozenset(eos)
     if draft is not None:
         drafter = _drafter(draft, constraint, top_k, top_p, logit_bias, progress, speculate_k)
@@ -342,7 +342,7 @@ def generate(
     generator = None
     if temperature > 0 and seed is not None:
         generator = torch.Generator(device=model.device).manual_seed(int(seed))
-    fwd = _forward_kwargs(model)
+    fwd = forward_kwargs(model)
     bias_ids = bias_vals = None
     if logit_bias:
         bias_ids = torch.tensor([int(k) for k in logit_bias], dtype=torch.long)
@@ -393,7 +393,7 @@ def generate(
             words[t >> 5] &= np.uint32(~(1 << (t & 31)) & 0xFFFFFFFF)
             if tries > STEER_TRIES:
                 return take_plan(r), True
-            t = int(_choose(sel[k:k + 1], bm[k:k + 1], temperature, top_k, top_p, generator)[0])
+            t = int(choose(sel[k:k + 1], bm[k:k + 1], temperature, top_k, top_p, generator)[0])
             if t < 0:
                 return take_plan(r), True
             if t in eos_set:  # the mask allows EOS only where the text is complete
@@ -466,7 +466,7 @@ def generate(
                 sel = logits if len(active) == len(rows) else logits[torch.as_tensor(active, device=logits.device)]
                 if bias_ids is not None:
                     sel[:, bias_ids] += bias_vals
-                chosen = _choose(sel, bm, temperature, top_k, top_p, generator)
+                chosen = choose(sel, bm, temperature, top_k, top_p, generator)
                 if ttft is None:
                     ttft = time.perf_counter() - t0
                 ts = time.perf_counter()

@@ -107,55 +107,6 @@ class GenerationResult:
 # ---------------------------------------------------------------------- constraints
 
 
-def resolve_constraint(schema: Any = None, regex: Any = None, grammar: Any = None,
-                       **schema_options: Any) -> tuple[Any, Any]:
-    """``(constraint, pydantic_model)`` from :func:`generate`'s keyword arguments.
-
-    At most one of ``schema`` (a JSON Schema dict, JSON text, pydantic class or
-    ``JsonSchema``), ``regex`` (pattern text or ``Regex``) and ``grammar`` (Lark text,
-    a ``.lark`` path, a shipped grammar name, a ``Lark``, a ``GrammarIR`` or a compiled
-    ``Grammar``) may be given; none means unconstrained (``constraint`` is None).
-    ``schema_options`` go to ``JsonSchema`` (e.g. ``whitespace="compact"``).  Raises
-    ``ValueError`` for several constraints or options without a schema, ``TypeError``
-    for a value of the wrong kind, and :class:`CompileError` from the front-ends."""
-    from ..constraints import Lark, Regex
-    from ..ir import GrammarIR
-    from ..jsonschema import JsonSchema
-    from ..matcher import Grammar
-
-    given = [n for n, v in (("schema", schema), ("regex", regex), ("grammar", grammar)) if v is not None]
-    if len(given) > 1:
-        raise ValueError(f"give at most one constraint, got {' and '.join(given)}")
-    if schema_options and schema is None:
-        raise ValueError(f"options {sorted(schema_options)} apply to schema= only")
-    if schema is not None:
-        if isinstance(schema, JsonSchema):
-            if schema_options:
-                raise ValueError("pass options to JsonSchema(...) itself, not to generate(), when giving a JsonSchema")
-            return schema, schema.model
-        if isinstance(schema, (dict, bool, str, bytes, type)):
-            js = JsonSchema(schema, **schema_options)
-            return js, js.model
-        raise TypeError(f"schema must be a dict, JSON text, a pydantic class or a JsonSchema, "
-                        f"not {type(schema).__name__}")
-    if regex is not None:
-        if isinstance(regex, Regex):
-            return regex, None
-        if isinstance(regex, str):
-            return Regex(regex), None
-        raise TypeError(f"regex must be a str or structgen.Regex, not {type(regex).__name__}")
-    if grammar is not None:
-        if isinstance(grammar, (Lark, Grammar, GrammarIR)) or hasattr(grammar, "to_ir"):
-            return grammar, None
-        import os
-
-        if isinstance(grammar, (str, os.PathLike)):
-            return Lark(grammar), None
-        raise TypeError(f"grammar must be Lark text, a .lark path, a shipped grammar name, a Lark or a Grammar, "
-                        f"not {type(grammar).__name__}")
-    return None, None
-
-
 def eos_ids_for(model: Any, tokenizer: Any, eos_token_id: int | Sequence[int] | None = None) -> list[int]:
     """The EOS ids: ``eos_token_id`` when given, else the model's
     ``generation_config.eos_token_id`` (one id or several), else the tokenizer's.
@@ -172,41 +123,6 @@ def eos_ids_for(model: Any, tokenizer: Any, eos_token_id: int | Sequence[int] | 
     if not ids:
         raise ValueError("eos_token_id is an empty list")
     return sorted({int(i) for i in ids})
-
-
-def vocab_for(tokenizer: Any, eos_ids: Sequence[int] | None = None, *, explicit: bool = True) -> Any:
-    """The :class:`~structgen.Vocabulary` of ``tokenizer`` ending on ``eos_ids``.
-
-    The tokenizer's default vocabulary (cached on it by :func:`structgen.compile`) is
-    reused when the EOS ids are the tokenizer's own; other EOS sets are built once and
-    cached on the tokenizer too.  EOS ids are never text: when ``explicit`` is false
-    (the ids came from the model's configuration, not from the caller) an id that is a
-    text token of the tokenizer raises ``ValueError``, because making it EOS would
-    silently remove that text from the language; pass ``eos_token_id=`` to confirm."""
-    from ..api import _as_vocab
-    from ..vocab import Vocabulary
-
-    base = _as_vocab(tokenizer)
-    if eos_ids is None or sorted(int(e) for e in base.eos_ids) == sorted(eos_ids):
-        return base
-    key = tuple(sorted(eos_ids))
-    if not explicit:
-        for e in key:
-            if 0 <= e < base.size and base.is_text[e]:
-                raise ValueError(
-                    f"the model's eos_token_id {e} is the text token {base.token_bytes[e]!r} of this tokenizer; "
-                    f"the model and tokenizer disagree (pass eos_token_id= explicitly to end on it anyway)")
-    cache = getattr(tokenizer, "_structgen_vocabs", None)
-    if cache is None:
-        cache = {}
-        try:
-            tokenizer._structgen_vocabs = cache
-        except AttributeError:
-            pass
-    vocab = cache.get(key)
-    if vocab is None:
-        vocab = cache[key] = Vocabulary.from_tokenizer(tokenizer, eos_token_ids=list(key))
-    return vocab
 
 
 def check_logits_width(vocab: Any, width: int) -> None:
@@ -272,7 +188,7 @@ def encode_prompts(tokenizer: Any, prompt: Any) -> tuple[list[list[int]], bool]:
 # ---------------------------------------------------------------------- sampling
 
 
-def _check_sampling(max_tokens: int, temperature: float, top_p: float, top_k: int) -> None:
+def check_sampling(max_tokens: int, temperature: float, top_p: float, top_k: int) -> None:
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, (int, np.integer)) or max_tokens < 1:
         raise ValueError(f"max_tokens must be a positive int, got {max_tokens!r}")
     if not (isinstance(temperature, (int, float)) and np.isfinite(temperature) and temperature >= 0):
@@ -283,7 +199,7 @@ def _check_sampling(max_tokens: int, temperature: float, top_p: float, top_k: in
         raise ValueError(f"top_k must be an int >= 0 (0: off), got {top_k!r}")
 
 
-def _filter_top_k_top_p(logp: Any, top_k: int, top_p: float) -> Any:
+def filter_top_k_top_p(logp: Any, top_k: int, top_p: float) -> Any:
     """Set the log-probabilities outside the top-k / top-p nucleus to -inf (rows of a
     masked, normalised (n, V) float32 tensor; the most likely token always stays)."""
     import torch
@@ -302,7 +218,7 @@ def _filter_top_k_top_p(logp: Any, top_k: int, top_p: float) -> Any:
     return logp
 
 
-def _sample_rows(logp: Any, generator: Any) -> Any:
+def sample_rows(logp: Any, generator: Any) -> Any:
     """One draw from ``softmax(logp)`` per row of a (n, k) tensor with a finite entry
     in every row, by inverse CDF (one exp, one cumsum and a binary search per row)."""
     import torch
@@ -315,7 +231,7 @@ def _sample_rows(logp: Any, generator: Any) -> Any:
     return torch.where(ids >= logp.shape[-1], torch.searchsorted(cdf, total, right=False), ids)[:, 0]
 
 
-def _choose(logits: Any, bitmask: np.ndarray | None, temperature: float, top_k: int, top_p: float,
+def choose(logits: Any, bitmask: np.ndarray | None, temperature: float, top_k: int, top_p: float,
             generator: Any) -> np.ndarray:
     """Next token per row of ``logits`` (n, V) under ``bitmask`` (n, W) or no mask.
 
@@ -347,12 +263,12 @@ def _choose(logits: Any, bitmask: np.ndarray | None, temperature: float, top_k: 
         if idx.shape[0] == 0:
             continue
         if top_k or top_p < 1.0:
-            sub = _filter_top_k_top_p(sub, top_k, top_p)
-        ids[r] = int(idx[int(_sample_rows(sub, generator)[0])])
+            sub = filter_top_k_top_p(sub, top_k, top_p)
+        ids[r] = int(idx[int(sample_rows(sub, generator)[0])])
     return ids
 
 
-def _only_token(words: np.ndarray) -> int:
+def only_token(words: np.ndarray) -> int:
     """The one token a bitmask row allows, or -1 when it allows none or several."""
     nz = np.flatnonzero(words)
     if nz.shape[0] != 1:
@@ -363,7 +279,7 @@ def _only_token(words: np.ndarray) -> int:
     return int(nz[0]) * 32 + w.bit_length() - 1
 
 
-def _forward_kwargs(model: Any) -> tuple[str, bool]:
+def forward_kwargs(model: Any) -> tuple[str, bool]:
     """The name of the model's KV-cache argument (``cache`` in transformers 5.2x,
     ``past_key_values`` before) and whether it takes ``logits_to_keep``."""
     params = inspect.signature(model.forward).parameters

@@ -39,7 +39,7 @@ import numpy as np
 
 from ..budget import STEER_TRIES
 from ..errors import StructgenError
-from .common import GenerationResult, _forward_kwargs, _only_token
+from .common import GenerationResult, forward_kwargs, only_token
 
 __all__ = ["NgramDrafter", "ModelDrafter", "generate_speculative"]
 
@@ -76,7 +76,7 @@ class ModelDrafter:
         self.model = model
         self.cache = None
         self.fed: list[int] = []  # tokens in the cache
-        self._kwargs = _forward_kwargs(model)
+        self._kwargs = forward_kwargs(model)
 
     def reset(self, history: list[int]) -> None:
         self.cache = None
@@ -187,7 +187,7 @@ def generate_speculative(model: Any, prompt_ids: list[int], grammar: Any, vocab:
         fits = need is not None and need <= max_tokens
         if not fits:
             guard = None
-    cache_name, use_keep = _forward_kwargs(model)
+    cache_name, use_keep = forward_kwargs(model)
     cache = None
     pending = list(prompt_ids)
     n_cached = 0
@@ -226,7 +226,7 @@ def generate_speculative(model: Any, prompt_ids: list[int], grammar: Any, vocab:
                 dm.fill_bitmask(masks[j])
                 if j == k:
                     break
-                only = _only_token(masks[j]) if jump_forward else -1
+                only = only_token(masks[j]) if jump_forward else -1
                 if only in eos:
                     break
                 if only >= 0:
