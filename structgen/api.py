@@ -144,6 +144,8 @@ def as_constraint(constraint=None, *, schema=None, regex=None, grammar=None, **o
     if isinstance(constraint, str):
         try:
             json.loads(constraint)
+        except RecursionError:
+            pass  # JSON too deep for Python's parser: JsonSchema says so
         except ValueError:
             raise CompileError("a str constraint is read as a JSON Schema, but this is not JSON; "
                                "use structgen.Regex(...) or structgen.Lark(...) for patterns and grammars"

@@ -37,21 +37,43 @@ def fill_bitmasks(matchers: list[Matcher], bitmask: np.ndarray, threads: int | N
 
     ``bitmask`` is a C-contiguous ``int32`` array of shape ``(len(matchers),
     n_words)``; ``threads`` defaults to numba's thread count.  Equivalent to calling
-    ``matchers[i].fill_bitmask(bitmask[i])`` for every i.  Raises ``ValueError`` for a
-    bitmask of the wrong shape or dtype, or matchers of vocabularies of different
-    sizes.
+    ``matchers[i].fill_bitmask(bitmask[i])`` for every i (a matcher given in several
+    rows is filled once and copied).  Raises ``TypeError`` for what is not a Matcher or
+    a numpy array, ``ValueError`` for a bitmask of the wrong shape or dtype or a
+    read-only one, or matchers of vocabularies of different sizes.
     """
+    matchers = list(matchers)
     n = len(matchers)
+    for m in matchers:
+        if not isinstance(m, Matcher):
+            raise TypeError(f"fill_bitmasks takes Matchers, got {type(m).__name__}")
+    if not isinstance(bitmask, np.ndarray):
+        raise TypeError(f"bitmask must be a numpy int32 array, not {type(bitmask).__name__}")
     if n == 0:
         return
     n_words = matchers[0].grammar.n_words
     if bitmask.dtype != _INT32 or bitmask.shape != (n, n_words) or not bitmask.flags.c_contiguous:
         raise ValueError(f"bitmask must be a C-contiguous int32 array of shape ({n}, {n_words}), "
                          f"got {bitmask.dtype} {bitmask.shape}")
+    if not bitmask.flags.writeable:
+        raise ValueError("bitmask is read-only")
     if any(m.grammar.n_words != n_words for m in matchers):
         raise ValueError("all matchers must use vocabularies of the same size")
     if n == 1:  # a parallel region would only add its start-up
         matchers[0].fill_bitmask(bitmask[0])
+        return
+    # a matcher's Earley arrays are its fill's scratch: one matcher in two rows would
+    # be filled twice at once.  Fill it once, copy the row.
+    first: dict[int, int] = {}
+    copies = [(i, first.setdefault(id(m), i)) for i, m in enumerate(matchers)]
+    copies = [(i, j) for i, j in copies if i != j]
+    if copies:
+        rows = sorted(set(first.values()))
+        sub = np.zeros((len(rows), n_words), dtype=np.int32)
+        fill_bitmasks([matchers[i] for i in rows], sub, threads)
+        bitmask[rows] = sub
+        for i, j in copies:
+            bitmask[i] = bitmask[j]
         return
     words = bitmask.view(np.uint32)
     threads = numba.get_num_threads() if threads is None else max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))

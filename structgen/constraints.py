@@ -7,9 +7,10 @@ vocabulary.  JSON Schema and pydantic constraints live in ``structgen.jsonschema
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import os
 import re
+import threading
 from pathlib import Path
 
 from .errors import CompileError
@@ -74,6 +75,34 @@ def _flag_letters(flags: int) -> str:
 _LARK_FLAG_LETTERS = set("imsxlu")
 
 
+#: Lark expands templates by instantiating them; a template that instantiates itself
+#: with a growing argument (``t{x}: x | t{w{x}}``) expands forever.  Past this many
+#: instances the grammar is refused.
+MAX_TEMPLATE_INSTANCES = 2000
+_template_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def _template_limit(lg):
+    """Bound Lark's template expansion (``ApplyTemplates.template_usage``) while our
+    grammar loads: past ``MAX_TEMPLATE_INSTANCES`` instances, a CompileError."""
+    cls = lg.ApplyTemplates
+    original = cls.template_usage
+
+    def template_usage(self, c):
+        if len(self.created_templates) >= MAX_TEMPLATE_INSTANCES:
+            raise CompileError(f"Lark templates expand to more than {MAX_TEMPLATE_INSTANCES} instances "
+                               f"(a template that instantiates itself with a growing argument never ends)")
+        return original(self, c)
+
+    with _template_guard:
+        cls.template_usage = template_usage
+        try:
+            yield
+        finally:
+            cls.template_usage = original
+
+
 class Lark(Constraint):
     """A context-free grammar in Lark's EBNF.
 
@@ -93,6 +122,7 @@ class Lark(Constraint):
         self.source = source
         self.start = start
         self._import_paths = import_paths
+        self._defs: dict[str, int] | None = None
         self._ir = self._build_ir()
 
     @classmethod
@@ -101,16 +131,18 @@ class Lark(Constraint):
 
     def _build_ir(self) -> GrammarIR:
         from lark import load_grammar as lg
-        from lark.exceptions import GrammarError, LarkError, UnexpectedInput
+        from lark.exceptions import GrammarError, LarkError, UnexpectedInput, VisitError
 
         try:
-            grammar, _ = lg.load_grammar(self.text, self.source, self._import_paths, False)
+            with _template_limit(lg):
+                grammar, _ = lg.load_grammar(self.text, self.source, self._import_paths, False)
             declared = [name for name, (tree, _prio) in grammar.term_defs if tree is None]
             if declared:
                 raise CompileError(f"terminal {declared[0]} has no definition (%declare is not supported: "
                                    f"a context-free automaton cannot take terminals from a post-lexer)",
                                    where=self._locate(declared[0]))
-            terminals, rules, ignore = grammar.compile([self.start], set())
+            with _template_limit(lg):
+                terminals, rules, ignore = grammar.compile([self.start], set())
         except UnexpectedInput as exc:
             raise CompileError(f"Lark grammar syntax error: {str(exc).splitlines()[0]}",
                                where=f"{self.source}:{exc.line}:{exc.column}") from None
@@ -118,8 +150,16 @@ class Lark(Constraint):
             names = re.findall(r"'([^']+)'", str(exc))
             where = self._locate(names[0]) if names else self.source
             raise CompileError(f"Lark grammar error: {exc}", where=where) from None
+        except VisitError as exc:
+            if isinstance(exc.orig_exc, CompileError):
+                raise CompileError(str(exc.orig_exc), where=self.source) from None
+            raise CompileError(f"Lark grammar error: {exc}", where=self.source) from None
         except (LarkError, KeyError) as exc:
             raise CompileError(f"Lark grammar error: {exc}", where=self.source) from None
+        except OSError as exc:  # an %import whose file is missing or unreadable
+            raise CompileError(f"Lark grammar: cannot read an imported grammar: {exc}", where=self.source) from None
+        except RecursionError:
+            raise CompileError("Lark grammar nests too deeply to read", where=self.source) from None
 
         b = GrammarBuilder()
         for t in terminals:
@@ -155,21 +195,30 @@ class Lark(Constraint):
         return b.build(self.start)
 
     def _locate(self, name: str) -> str:
-        """``source:line`` of the definition of ``name``, else of its first use."""
+        """``source:line`` of the definition of ``name``, else of its first use.  The
+        definitions are indexed in one pass over the text (a grammar of thousands of
+        rules asks for every one of them)."""
         bare = name.lstrip("_?!")
-        m = re.search(rf"^\s*[?!]?_?{re.escape(bare)}\b\s*[:.]", self.text, re.M) or re.search(
-            rf"(?<![\w\"]){re.escape(bare)}\b", self.text)
-        if m is None:
-            return self.source
-        line = self.text.count("\n", 0, m.start()) + 1
+        if self._defs is None:
+            self._defs = {}
+            for m in re.finditer(r"^\s*[?!]?_?(\w+)(?:\.-?\d+)?(?:\{[^}\n]*\})?\s*[:.]", self.text, re.M):
+                self._defs.setdefault(m.group(1), m.start())
+        at = self._defs.get(bare)
+        if at is None:
+            m = re.search(rf"(?<![\w\"]){re.escape(bare)}\b", self.text)
+            if m is None:
+                return self.source
+            at = m.start()
+        line = self.text.count("\n", 0, at) + 1
         return f"{self.source}:{line}"
 
     def to_ir(self) -> GrammarIR:
         return self._ir
 
     def cache_key(self) -> str:
-        h = hashlib.sha256(self.text.encode()).hexdigest()
-        return f"lark:{self.start}:{h}"
+        """The built grammar's fingerprint: it covers what ``%import`` brought in from
+        other files (whose edits the main text does not show)."""
+        return f"lark:{self.start}:{self._ir.fingerprint()}"
 
     def __repr__(self) -> str:
         return f"Lark({self.source})"

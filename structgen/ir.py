@@ -77,6 +77,21 @@ class GrammarIR:
     ignore: tuple[str, ...] = ()
     origin: dict[str, str] = field(default_factory=dict)
 
+    def fingerprint(self) -> str:
+        """A hash of the language's definition (start, rules, terminals, ignore; not the
+        ``origin`` of symbols): equal for equal grammars, whatever text or files they
+        were read from."""
+        import hashlib
+
+        h = hashlib.sha256()
+        h.update(repr(self.start).encode())
+        for lhs in sorted(self.rules):
+            h.update(repr((lhs, self.rules[lhs])).encode())
+        for name in sorted(self.terminals):
+            h.update(repr((name, self.terminals[name])).encode())
+        h.update(repr(tuple(self.ignore)).encode())
+        return h.hexdigest()
+
     def validate(self) -> None:
         """Check that every symbol is defined; raise :class:`CompileError` if not."""
         if self.start not in self.rules and self.start not in self.terminals:

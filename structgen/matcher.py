@@ -11,10 +11,12 @@ array keeps it alive; arrays replaced by growth are kept until the grammar dies,
 a kernel still running on another thread never reads freed memory.
 
 Raising policy: ``advance``, ``accepts``, ``consume_bytes`` never raise for a token
-or text that the constraint rejects; they return ``False`` and leave the state
-unchanged.  ``fill_bitmask`` raises ``ValueError`` only for a buffer of the wrong
-dtype or shape; ``rollback`` raises ``ValueError`` when asked to undo more steps
-than were taken.
+or text that the constraint rejects (an id outside the vocabulary included); they
+return ``False`` and leave the state unchanged.  They raise ``TypeError`` for what is
+not a token id (a float, a bool, None) or not bytes.  ``fill_bitmask`` raises
+``TypeError`` for what is not a numpy array and ``ValueError`` for an array of the
+wrong dtype or shape, or a read-only one; ``rollback`` raises ``ValueError`` when asked
+to undo more steps than were taken.
 
 Threads: one matcher must not be used by two threads at once.  Different matchers of
 one grammar may be used from different threads; their kernel calls are serialized by
@@ -24,6 +26,7 @@ parallel).
 
 from __future__ import annotations
 
+import operator
 import threading
 
 import numpy as np
@@ -33,6 +36,32 @@ from .compiler import GrammarTables
 from .slices import vocab_slices
 
 _INT32 = np.dtype(np.int32)
+_MAX_ID = (1 << 31) - 1  # ids past this are in no vocabulary (the kernels take int64)
+
+
+def _token_id(token_id) -> int:
+    """``token_id`` as a Python int; ``TypeError`` for what is not an integer (a float
+    would be truncated to another token).  Out-of-range ids come back as -1 (no
+    vocabulary has them: the constraint refuses them)."""
+    if isinstance(token_id, (bool, np.bool_)):
+        raise TypeError("a token id must be an integer, not a bool")
+    try:
+        t = operator.index(token_id)
+    except TypeError:
+        raise TypeError(f"a token id must be an integer, not {type(token_id).__name__}") from None
+    return t if 0 <= t <= _MAX_ID else -1
+
+
+def check_bitmask_row(out, n_words: int) -> None:
+    """``TypeError`` unless ``out`` is a numpy array; ``ValueError`` unless it is a
+    writeable C-contiguous int32 row of ``n_words`` words."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"bitmask row must be a numpy int32 array, not {type(out).__name__}")
+    if out.dtype != _INT32 or out.shape != (n_words,) or not out.flags.c_contiguous:
+        raise ValueError(f"bitmask row must be a contiguous int32 array of {n_words} words, "
+                         f"got {out.dtype} {out.shape}")
+    if not out.flags.writeable:
+        raise ValueError("bitmask row is read-only")
 
 
 def _table(arrays) -> np.ndarray:
@@ -265,9 +294,7 @@ class Matcher:
         the text may end here; after EOS only EOS is allowed.
         """
         g = self.grammar
-        if out.dtype != _INT32 or out.shape != g._row_shape or not out.flags.c_contiguous:
-            raise ValueError(f"bitmask row must be a contiguous int32 array of {g.n_words} words, "
-                             f"got {out.dtype} {out.shape}")
+        check_bitmask_row(out, g.n_words)
         if self._finished:
             g.fill_eos_only(out)
             return
@@ -313,7 +340,7 @@ class Matcher:
     # ------------------------------------------------------------------ moves
     def advance(self, token_id: int) -> bool:
         """Consume one token.  False (state unchanged) if the token is not allowed."""
-        token_id = int(token_id)
+        token_id = _token_id(token_id)
         if token_id in self.grammar._eos_set:
             if not self._finished:
                 if not self.is_accepting():
@@ -337,7 +364,7 @@ class Matcher:
 
     def accepts(self, token_id: int) -> bool:
         """Would :meth:`advance` accept this token?  The state does not change."""
-        token_id = int(token_id)
+        token_id = _token_id(token_id)
         if token_id in self.grammar._eos_set:
             return self.is_accepting()
         if self._finished:
@@ -346,9 +373,15 @@ class Matcher:
 
     def consume_bytes(self, data: bytes) -> bool:
         """Consume raw text (e.g. forced bytes) as one step of history."""
+        if isinstance(data, str):
+            raise TypeError("consume_bytes takes bytes; encode the text first (e.g. text.encode())")
+        try:
+            data = bytes(memoryview(data))
+        except TypeError:
+            raise TypeError(f"consume_bytes takes bytes, not {type(data).__name__}") from None
         if self._finished:
             return not data
-        arr = np.frombuffer(bytes(data), dtype=np.uint8)
+        arr = np.frombuffer(data, dtype=np.uint8)
         code, k, ls = self._run(_engine.k_step_bytes, self._k, self._ls, arr)
         if code != 0:
             return False

@@ -11,6 +11,7 @@ from .options import JsonSchemaOptions
 
 _ROOT_URI = "urn:structgen:schema"
 _MAX_DEFS = 20_000
+_MAX_DEPTH = 256  # nesting of the schema document (objects and arrays): recursion stays bounded
 _MAX_PATTERN_CLASSES = 16
 _MAX_ONEOF_COMBOS = 512
 _MAX_COMBINATIONS = 4096
@@ -111,6 +112,25 @@ def _pattern_literal(pattern: str) -> str | None:
     if m is None:
         return None
     return re.sub(r"\\(.)", r"\1", m.group(1))
+
+
+def _document_depth(value) -> int:
+    """How deeply ``value``'s objects and arrays nest (iteratively: no recursion)."""
+    deepest = 0
+    todo = [(value, 1)]
+    while todo:
+        v, d = todo.pop()
+        if isinstance(v, dict):
+            items = v.values()
+        elif isinstance(v, list):
+            items = v
+        else:
+            continue
+        deepest = max(deepest, d)
+        if deepest > _MAX_DEPTH:
+            return deepest
+        todo.extend((x, d + 1) for x in items)
+    return deepest
 
 
 def _number_like(v) -> bool:

@@ -38,7 +38,7 @@ from referencing.exceptions import Unresolvable
 from ..errors import CompileError
 from ..ir import GrammarBuilder, GrammarIR
 from . import numbers as _num
-from ._common import _MAX_DEFS, _ROOT_URI, _Def, _Layout, _number_like, _pattern_literal
+from ._common import _MAX_DEFS, _MAX_DEPTH, _ROOT_URI, _document_depth, _Def, _Layout, _number_like, _pattern_literal
 from ._facts import Atom, Disj, Facts, Parser, Unsupported, canonical_value_key, merge_all, numeric_kind
 from .arrays import ArraysMixin
 from .combinators import CombinatorsMixin
@@ -593,8 +593,12 @@ class JsonSchema:
                 schema = json.loads(schema)
             except ValueError as exc:
                 raise CompileError(f"schema is not valid JSON: {exc}") from None
+            except RecursionError:
+                raise CompileError(f"schema JSON nests more than {_MAX_DEPTH} levels deep") from None
         if not isinstance(schema, (dict, bool)):
             raise CompileError(f"a JSON Schema must be an object or a boolean, not {type(schema).__name__}")
+        if _document_depth(schema) > _MAX_DEPTH:
+            raise CompileError(f"schema nests more than {_MAX_DEPTH} levels deep (objects and arrays)")
         self.schema = schema
         self.options = JsonSchemaOptions(**options)
         self.pydantic = pydantic

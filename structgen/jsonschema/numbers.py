@@ -874,6 +874,8 @@ def _float_divisor_int_ok(d: float) -> bool:
     also probe the property on a spread of values.
     """
     inv = 1 / d
+    if not math.isfinite(inv):
+        return False
     n = round(inv)
     if n < 1 or float(Fraction(1, n)) != d:
         return False
@@ -883,7 +885,7 @@ def _float_divisor_int_ok(d: float) -> bool:
     for x in probes:
         if 0 < x < limit:
             q = x / d
-            if int(q) != q:
+            if not math.isfinite(q) or int(q) != q:
                 return False
     return True
 

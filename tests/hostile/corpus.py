@@ -1,0 +1,164 @@
+"""The hostile inputs.  Each case is Python source run in a fresh process after
+``PRELUDE`` (which gives it ``structgen``, ``np``, a small byte-level vocabulary ``v``,
+and ``compile(c)`` = ``structgen.compile(c, v)``).  A case ends in a *result* (it
+returns), a *clear error* (a :class:`structgen.StructgenError`, or ``ValueError`` /
+``TypeError`` where Python's convention asks for them, with a message), a *foreign
+exception* (any other type), a *wrong result* (an ``assert`` in the case fails), a
+*hang* (the time limit) or a *crash* (the process dies).  Only the first two are
+acceptable.
+
+``fast`` cases take well under a second after the prelude; the default suite runs
+them (``tests/test_hostile.py``); ``python -m tests.hostile.run`` runs all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PRELUDE = '''
+import numpy as np
+import structgen
+from structgen.vocab import Vocabulary
+_words = [b"a", b"b", b"ab", b"abc", b"true", b"false", b"null", b"12", b"00", b'{"', b'":', b'"}', b", ",
+          b"x1", b"\\xc3", b"\\xa9", b"\\xff"]
+v = Vocabulary.from_token_bytes([bytes([i]) for i in range(256)] + _words + [None], eos_ids=[256 + len(_words)])
+def compile(c, **kw):
+    return structgen.compile(c, v, **kw)
+'''
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    category: str
+    code: str
+    fast: bool = True
+
+
+def _deep(kind: str, n: int) -> str:
+    inner = '{"type": "string"}'
+    if kind == "object":
+        return f'''
+s = {inner}
+for _ in range({n}):
+    s = {{"type": "object", "properties": {{"a": s}}}}
+compile(s)'''
+    return f'''
+s = {inner}
+for _ in range({n}):
+    s = {{"type": "array", "items": s}}
+compile(s)'''
+
+
+CASES: list[Case] = [
+    # -- matcher misuse -----------------------------------------------------------
+    Case("advance-float", "matcher misuse", '''
+m = compile({"type": "string"}).matcher()
+try:
+    m.advance(1.5)
+except TypeError:
+    pass
+else:
+    raise AssertionError("advance(1.5) did not raise")'''),
+    Case("advance-bool", "matcher misuse", 'compile({"type": "string"}).matcher().advance(True)'),
+    Case("advance-none", "matcher misuse", 'compile({"type": "string"}).matcher().advance(None)'),
+    Case("advance-2**63", "matcher misuse", 'assert compile({"type": "string"}).matcher().advance(2**63) is False'),
+    Case("accepts-2**64", "matcher misuse", 'assert compile({"type": "string"}).matcher().accepts(2**64) is False'),
+    Case("advance-negative", "matcher misuse", 'assert compile({"type": "string"}).matcher().advance(-3) is False'),
+    Case("advance-uint64-past-vocab", "matcher misuse",
+         'assert compile({"type": "string"}).matcher().advance(np.uint64(2**63 + 5)) is False'),
+    Case("advance-int64-past-vocab", "matcher misuse",
+         'assert compile({"type": "string"}).matcher().advance(np.int64(10**12)) is False'),
+    Case("fill-list", "matcher misuse", '''
+g = compile({"type": "string"}); g.matcher().fill_bitmask([0] * g.n_words)'''),
+    Case("fill-none", "matcher misuse", 'compile({"type": "string"}).matcher().fill_bitmask(None)'),
+    Case("fill-read-only", "matcher misuse", '''
+g = compile({"type": "string"}); row = g.allocate_bitmask(); row.flags.writeable = False
+g.matcher().fill_bitmask(row)'''),
+    Case("fill-wrong-dtype", "matcher misuse", '''
+g = compile({"type": "string"}); g.matcher().fill_bitmask(np.zeros(g.n_words, dtype=np.int64))'''),
+    Case("consume-str", "matcher misuse", 'compile({"type": "string"}).matcher().consume_bytes("abc")'),
+    Case("consume-int", "matcher misuse", 'compile({"type": "string"}).matcher().consume_bytes(10**12)'),
+    Case("rollback-too-far", "matcher misuse", 'compile({"type": "string"}).matcher().rollback(5)'),
+    Case("batch-same-matcher-twice", "matcher misuse", '''
+for schema in ({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"}}},
+               {"type": "array", "items": {"enum": ["ab", "abc", 12]}}):
+    g = compile(schema)
+    m = g.matcher()
+    for t in v.encode('{"a": "ab' if "properties" in schema else '["ab'):
+        m.advance(t)
+    out = g.allocate_bitmask(4)
+    structgen.fill_bitmasks([m, m, m.fork(), m], out, threads=2)
+    one = g.allocate_bitmask(); m.fill_bitmask(one)
+    for row in out:
+        assert np.array_equal(row, one)'''),
+    Case("batch-not-matchers", "matcher misuse", '''
+g = compile({"type": "string"}); structgen.fill_bitmasks([None], g.allocate_bitmask(1))'''),
+    # -- deep nesting -------------------------------------------------------------
+    Case("schema-objects-1000-deep", "deep nesting", _deep("object", 1000)),
+    Case("schema-arrays-5000-deep", "deep nesting", _deep("array", 5000)),
+    Case("schema-json-text-100k-deep", "deep nesting", 'compile("[" * 100000 + "]" * 100000)'),
+    Case("regex-500-nested-groups", "deep nesting", 'compile(structgen.Regex("(" * 500 + "a" + ")" * 500))'),
+    Case("lark-deep-parentheses", "deep nesting",
+         'compile(structgen.Lark("start: " + "(" * 400 + "\\"a\\"" + ")" * 400))'),
+    # -- numbers --------------------------------------------------------------------
+    Case("multipleOf-1e-300", "numbers", 'compile({"type": "number", "multipleOf": 1e-300})'),
+    Case("multipleOf-5e-324", "numbers", 'compile({"type": "number", "multipleOf": 5e-324})'),
+    Case("multipleOf-zero", "numbers", 'compile({"type": "number", "multipleOf": 0})'),
+    Case("minimum-inf-text", "numbers", 'compile(\'{"type": "number", "minimum": 1e999}\')'),
+    Case("int64-range", "numbers", 'compile({"type": "integer", "minimum": -2**63, "maximum": 2**63 - 1})'),
+    # -- files and references --------------------------------------------------------
+    Case("lark-import-missing", "files", 'compile(structgen.Lark("%import nothere.WORD\\nstart: WORD"))'),
+    Case("lark-import-missing-absolute", "files",
+         'compile(structgen.Lark("%import /nonexistent/x.WORD\\nstart: WORD"))'),
+    Case("lark-file-missing", "files", 'compile(structgen.Lark("/nonexistent/g.lark"))'),
+    Case("lark-import-edited", "files", '''
+import os, tempfile
+d = tempfile.mkdtemp()
+open(os.path.join(d, "words.lark"), "w").write("WORD: /[a-z]+/\\n")
+open(os.path.join(d, "main.lark"), "w").write("%import .words.WORD\\nstart: WORD\\n")
+structgen.set_cache_dir(os.path.join(d, "cache"))
+assert compile(structgen.Lark(os.path.join(d, "main.lark"))).matcher().consume_bytes(b"abc")
+open(os.path.join(d, "words.lark"), "w").write("WORD: /[0-9]+/\\n")
+m = compile(structgen.Lark(os.path.join(d, "main.lark"))).matcher()
+assert m.consume_bytes(b"123"), "the edited import was not seen"'''),
+    Case("ref-cycle-without-base", "references", 'compile({"$ref": "#"})'),
+    Case("ref-cycle-two-steps", "references",
+         'compile({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"})'),
+    Case("ref-cycle-with-base", "references", '''
+compile({"$defs": {"t": {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"$ref": "#/$defs/t"}}]}},
+         "$ref": "#/$defs/t"})'''),
+    Case("ref-remote", "references", 'compile({"$ref": "https://example.com/never-fetched.json"})'),
+    Case("ref-remote-in-property", "references",
+         'compile({"properties": {"a": {"$ref": "http://127.0.0.1:9/x.json#/y"}}})'),
+    Case("ref-to-nowhere", "references", 'compile({"$ref": "#/definitions/missing"})'),
+    Case("id-not-a-string", "references", 'compile({"properties": {"a": {"$id": 5}}})'),
+    # -- text ------------------------------------------------------------------------
+    Case("regex-invalid-utf8-literal", "text", 'compile(structgen.Regex(b"\\xff\\xfe".decode("latin-1")))'),
+    Case("schema-bytes-invalid-utf8", "text", 'compile(b"\\xff\\xfe{}")'),
+    Case("schema-lone-surrogate", "text", 'compile({"const": "\\ud800"})'),
+    Case("regex-not-a-regex", "text", 'compile(structgen.Regex("a(b"))'),
+    Case("schema-not-json", "text", 'compile("{not json")'),
+    Case("constraint-of-wrong-type", "text", 'compile(3.5)'),
+    # -- ReDoS and size --------------------------------------------------------------------
+    Case("redos-nested-star", "size", 'compile(structgen.Regex("(a*)*b"))'),
+    Case("redos-alternation", "size", 'compile(structgen.Regex("(a|a)*b"))'),
+    Case("redos-email", "size", 'compile(structgen.Regex(r"^([a-zA-Z0-9])(([\\-.]|[_]+)?([a-zA-Z0-9]+))*(@)"))'),
+    Case("counted-repetition-huge", "size", 'compile(structgen.Regex("a{1000000}"))'),
+    Case("counted-repetition-nested", "size", 'compile(structgen.Regex("((a{100}){100}){100}"))'),
+    Case("counted-repetition-of-class", "size", 'compile(structgen.Regex("[a-z]{0,5000}"))'),
+    Case("alternation-10k", "size", 'compile(structgen.Regex("|".join(f"w{i}" for i in range(10000))))'),
+    Case("schema-pattern-10k-alternatives", "size",
+         'compile({"type": "string", "pattern": "^(" + "|".join(f"k{i}" for i in range(10000)) + ")$"})'),
+    # -- hangs found by the first hostile run (issue 23) -----------------------------------
+    Case("enum-10k-integers", "hang", 'compile({"enum": list(range(10000))})', fast=False),
+    Case("enum-10k-objects", "hang", 'compile({"enum": [{"k": i} for i in range(10000)]})', fast=False),
+    Case("object-2000-optional-properties", "hang",
+         'compile({"type": "object", "properties": {f"p{i}": {"type": "integer"} for i in range(2000)}})',
+         fast=False),
+    Case("lark-5000-alternative-rules", "hang", '''
+rules = "\\n".join(f"r{i}: \\"w{i}\\"" for i in range(5000))
+compile(structgen.Lark("start: " + " | ".join(f"r{i}" for i in range(5000)) + "\\n" + rules))''', fast=False),
+    Case("lark-template-expanding", "hang", '''
+compile(structgen.Lark('start: t{"a"}\\nt{x}: x | t{w{x}}\\nw{y}: "(" y ")"\\n'))'''),
+]
