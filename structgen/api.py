@@ -15,6 +15,7 @@ from pathlib import Path
 from .compiler import GrammarTables, compile_ir
 from .errors import CompileError
 from .ir import GrammarIR
+from .limits import Limits, compiling
 from .matcher import Grammar
 
 _CACHE_SIZE = 256
@@ -234,61 +235,69 @@ def _replay_notes(constraint, tables: GrammarTables, stacklevel: int) -> None:
                 warnings.warn(SchemaRelaxedWarning(f"relaxed {msg}"), stacklevel=stacklevel + 1)
 
 
-def compile_tables(constraint) -> GrammarTables:
+def compile_tables(constraint, *, limits: Limits | None = None) -> GrammarTables:
     """Vocabulary-independent tables of a constraint, memoised by its cache key in
     memory and, when a cache folder is set (:func:`set_cache_dir`), on disk.  A
     constraint served from a cache gets the notes (and warnings) of its first
-    compile."""
-    if isinstance(constraint, GrammarIR):
-        return compile_ir(constraint)
-    key = constraint.cache_key()
-    with _cache_lock:
-        hit = _tables_cache.get(key)
+    compile.
+    ``limits``: the compile's :class:`~structgen.Limits` (default: :func:`structgen.set_limits`'s).
+    """
+    with compiling(limits):
+        if isinstance(constraint, GrammarIR):
+            return compile_ir(constraint)
+        key = constraint.cache_key()
+        with _cache_lock:
+            hit = _tables_cache.get(key)
+            if hit is not None:
+                _tables_cache.move_to_end(key)
         if hit is not None:
-            _tables_cache.move_to_end(key)
-    if hit is not None:
-        _replay_notes(constraint, hit, 3)
-        return hit
-    tables = _disk_load(key)
-    if tables is None:
-        tables = _with_notes(compile_ir(constraint.to_ir()), constraint)
-        _disk_store(key, tables)
-    else:
-        _replay_notes(constraint, tables, 3)
-    with _cache_lock:
-        _tables_cache[key] = tables
-        while len(_tables_cache) > _CACHE_SIZE:
-            _tables_cache.popitem(last=False)
-    return tables
+            _replay_notes(constraint, hit, 3)
+            return hit
+        tables = _disk_load(key)
+        if tables is None:
+            tables = _with_notes(compile_ir(constraint.to_ir()), constraint)
+            _disk_store(key, tables)
+        else:
+            _replay_notes(constraint, tables, 3)
+        with _cache_lock:
+            _tables_cache[key] = tables
+            while len(_tables_cache) > _CACHE_SIZE:
+                _tables_cache.popitem(last=False)
+        return tables
 
 
-def compile(constraint, vocab, **options) -> Grammar:  # noqa: A001 - the public verb
+def compile(constraint, vocab, *, limits: Limits | None = None, **options) -> Grammar:  # noqa: A001
     """Compile ``constraint`` for ``vocab`` into a :class:`Grammar`.
 
     ``vocab`` is a :class:`~structgen.Vocabulary` or a Hugging Face tokenizer.
     Compiled grammars are memoised (by the constraint's cache key and the
     vocabulary's fingerprint), so compiling the same constraint twice is cheap and
     shares the lazily built lexer DFA.  Raises :class:`CompileError`.
+
+    ``limits`` bounds what the compile may cost (:class:`~structgen.Limits`; default:
+    the process's, :func:`structgen.set_limits`); past one, :class:`~structgen.LimitExceeded`.
+    A grammar already in a cache is served whatever the limits.
     """
-    vocab = as_vocabulary(vocab)
-    if isinstance(constraint, Grammar):
-        if constraint.vocab is not vocab and _vocab_key(constraint.vocab) != _vocab_key(vocab):
-            raise CompileError("this Grammar was compiled for another vocabulary")
-        return constraint
-    constraint = as_constraint(constraint, **options)
-    if isinstance(constraint, GrammarIR):
-        return Grammar(compile_ir(constraint), vocab, source=constraint)
-    gkey = (constraint.cache_key(), _vocab_key(vocab))
-    with _cache_lock:
-        hit = _grammar_cache.get(gkey)
+    with compiling(limits):
+        vocab = as_vocabulary(vocab)
+        if isinstance(constraint, Grammar):
+            if constraint.vocab is not vocab and _vocab_key(constraint.vocab) != _vocab_key(vocab):
+                raise CompileError("this Grammar was compiled for another vocabulary")
+            return constraint
+        constraint = as_constraint(constraint, **options)
+        if isinstance(constraint, GrammarIR):
+            return Grammar(compile_ir(constraint), vocab, source=constraint)
+        gkey = (constraint.cache_key(), _vocab_key(vocab))
+        with _cache_lock:
+            hit = _grammar_cache.get(gkey)
+            if hit is not None:
+                _grammar_cache.move_to_end(gkey)
         if hit is not None:
-            _grammar_cache.move_to_end(gkey)
-    if hit is not None:
-        _replay_notes(constraint, hit.tables, 2)
-        return hit
-    grammar = Grammar(compile_tables(constraint), vocab, source=constraint)
-    with _cache_lock:
-        _grammar_cache[gkey] = grammar
-        while len(_grammar_cache) > _CACHE_SIZE:
-            _grammar_cache.popitem(last=False)
-    return grammar
+            _replay_notes(constraint, hit.tables, 2)
+            return hit
+        grammar = Grammar(compile_tables(constraint), vocab, source=constraint)
+        with _cache_lock:
+            _grammar_cache[gkey] = grammar
+            while len(_grammar_cache) > _CACHE_SIZE:
+                _grammar_cache.popitem(last=False)
+        return grammar

@@ -30,6 +30,7 @@ import numpy as np
 
 from . import _engine
 from .errors import CompileError
+from .limits import check_deadline, get_limits
 from .ir import GrammarIR, TerminalDef
 
 
@@ -37,14 +38,20 @@ DEFAULT_MAX_DFA_STATES = 50_000
 
 
 def check_terminal(defn: TerminalDef, name: str, where: str | None,
-                   max_states: int = DEFAULT_MAX_DFA_STATES):
-    """The terminal's DFA; a :class:`CompileError` names the terminal and its place."""
+                   max_states: int | None = None):
+    """The terminal's DFA; a :class:`CompileError` names the terminal and its place.
+    ``max_states`` defaults to the compile's ``Limits.max_dfa_states``."""
     from .dfa import compile_terminal
 
+    if max_states is None:
+        max_states = get_limits().max_dfa_states
     try:
         return compile_terminal(defn, max_states=max_states)
     except CompileError as exc:
-        raise CompileError(f"terminal {name} {defn.describe()}: {exc}", where=where) from None
+        err = CompileError.__new__(type(exc))  # a LimitExceeded stays one
+        CompileError.__init__(err, f"terminal {name} {defn.describe()}: {exc}", where=where)
+        err.limit = getattr(exc, "limit", None)
+        raise err from None
 
 
 @dataclass(frozen=True)
@@ -148,13 +155,20 @@ def _base_block(dfa):
     return full, acc, np.asarray(dfa.classmap, dtype=np.uint8)
 
 
-def compile_ir(ir: GrammarIR, *, max_dfa_states: int = DEFAULT_MAX_DFA_STATES) -> GrammarTables:
+def compile_ir(ir: GrammarIR, *, max_dfa_states: int | None = None) -> GrammarTables:
     """Compile a :class:`GrammarIR` into :class:`GrammarTables`.
 
     Raises :class:`CompileError` for undefined symbols, terminals the regex compiler
     rejects (with the terminal's name and place), and grammars with an empty
-    language.
+    language; :class:`~structgen.limits.LimitExceeded` past the compile's
+    :class:`~structgen.Limits` (grammar size, DFA states, time).
     """
+    limits = get_limits()
+    if max_dfa_states is None:
+        max_dfa_states = limits.max_dfa_states
+    limits.check("max_terminals", len(ir.terminals), f"the grammar has {len(ir.terminals)} terminals")
+    n_alts = sum(len(alts) for alts in ir.rules.values())
+    limits.check("max_rules", n_alts, f"the grammar has {n_alts} rule alternatives")
     ir.validate()
     rules = ir.rules
     start = ir.start
@@ -178,6 +192,7 @@ def compile_ir(ir: GrammarIR, *, max_dfa_states: int = DEFAULT_MAX_DFA_STATES) -
     empty_lang: set[str] = set()
     optional: dict[str, str] = {}
     for name in sorted(used):
+        check_deadline("building the terminals' automata")
         dfa = check_terminal(terminals[name], name, ir.origin.get(name), max_dfa_states)
         kind, nonempty = _classify(dfa)
         if kind == "empty":

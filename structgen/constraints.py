@@ -122,7 +122,8 @@ class Lark(Constraint):
         self.source = source
         self.start = start
         self._import_paths = import_paths
-        self._defs: dict[str, int] | None = None
+        self._defs: dict[str, int] | None = None  # name -> offset of its definition ...
+        self._uses: dict[str, int] = {}  # ... or of its first use
         self._ir = self._build_ir()
 
     @classmethod
@@ -189,8 +190,12 @@ class Lark(Constraint):
         if self.start not in b.rules:
             raise CompileError(f"start rule {self.start!r} is not defined", where=self.source)
         from .compiler import check_terminal
+        from .limits import check_deadline, get_limits
 
+        get_limits().check("max_terminals", len(b.terminals), f"the grammar has {len(b.terminals)} terminals",
+                           where=self.source)
         for name, defn in b.terminals.items():  # fail early; the DFAs are memoised
+            check_deadline("building the grammar's terminals")
             check_terminal(defn, name, b.origin.get(name))
         return b.build(self.start)
 
@@ -200,15 +205,16 @@ class Lark(Constraint):
         rules asks for every one of them)."""
         bare = name.lstrip("_?!")
         if self._defs is None:
-            self._defs = {}
+            self._defs, self._uses = {}, {}
             for m in re.finditer(r"^\s*[?!]?_?(\w+)(?:\.-?\d+)?(?:\{[^}\n]*\})?\s*[:.]", self.text, re.M):
                 self._defs.setdefault(m.group(1), m.start())
+            for m in re.finditer(r"(?<![\w\"])\w+", self.text):
+                self._uses.setdefault(m.group(0), m.start())
         at = self._defs.get(bare)
         if at is None:
-            m = re.search(rf"(?<![\w\"]){re.escape(bare)}\b", self.text)
-            if m is None:
+            at = self._uses.get(bare)
+            if at is None:
                 return self.source
-            at = m.start()
         line = self.text.count("\n", 0, at) + 1
         return f"{self.source}:{line}"
 

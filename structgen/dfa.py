@@ -1153,8 +1153,10 @@ def _compose(tv, av, cv, dnext, dlen, dout, jrep, end_state, max_states):  # pra
 
 
 def _limit_error(name: str, max_states: int, what: str) -> CompileError:
-    return CompileError(f"{what} for {name} exceeds max_states={max_states} states "
-                        f"(the language needs a larger automaton; simplify the pattern or raise the limit)")
+    from .limits import LimitExceeded
+
+    return LimitExceeded("max_dfa_states", max_states, f"{what} for {name} exceeds max_states={max_states} states "
+                         f"(the language needs a larger automaton; simplify the pattern)")
 
 
 def dfa_from_ast(node: Node, *, max_states: int = DEFAULT_MAX_STATES, name: str = "regex") -> ByteDFA:

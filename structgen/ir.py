@@ -49,14 +49,18 @@ class TerminalDef:
     intersect: tuple["TerminalDef", ...] = ()
     exclude: tuple["TerminalDef", ...] = ()
 
-    def describe(self) -> str:
-        text = repr(self.pattern) if self.literal else f"/{self.pattern}/{self.flags}"
+    def describe(self, limit: int = 300) -> str:
+        """The definition for a message: at most about ``limit`` characters per pattern
+        (a 10,000-way alternation would flood the terminal)."""
+        pattern = self.pattern if len(self.pattern) <= limit else (
+            f"{self.pattern[:limit // 2]}…[{len(self.pattern) - limit} characters]…{self.pattern[-limit // 4:]}")
+        text = repr(pattern) if self.literal else f"/{pattern}/{self.flags}"
         if self.json_string:
             text = f"json_string({text})"
         for other in self.intersect:
-            text += f" & {other.describe()}"
+            text += f" & {other.describe(limit)}"
         for other in self.exclude:
-            text += f" - {other.describe()}"
+            text += f" - {other.describe(limit)}"
         return text
 
 

@@ -11,7 +11,7 @@ from .options import JsonSchemaOptions
 
 _ROOT_URI = "urn:structgen:schema"
 _MAX_DEFS = 20_000
-_MAX_DEPTH = 256  # nesting of the schema document (objects and arrays): recursion stays bounded
+_ENUM_CHUNK = 256  # numbers of an enum per terminal
 _MAX_PATTERN_CLASSES = 16
 _MAX_ONEOF_COMBOS = 512
 _MAX_COMBINATIONS = 4096
@@ -114,8 +114,9 @@ def _pattern_literal(pattern: str) -> str | None:
     return re.sub(r"\\(.)", r"\1", m.group(1))
 
 
-def _document_depth(value) -> int:
-    """How deeply ``value``'s objects and arrays nest (iteratively: no recursion)."""
+def _document_depth(value, limit: float) -> int:
+    """How deeply ``value``'s objects and arrays nest (iteratively: no recursion); the
+    walk stops once past ``limit``."""
     deepest = 0
     todo = [(value, 1)]
     while todo:
@@ -127,7 +128,7 @@ def _document_depth(value) -> int:
         else:
             continue
         deepest = max(deepest, d)
-        if deepest > _MAX_DEPTH:
+        if deepest > limit:
             return deepest
         todo.extend((x, d + 1) for x in items)
     return deepest

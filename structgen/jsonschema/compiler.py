@@ -36,9 +36,10 @@ import warnings
 from referencing.exceptions import Unresolvable
 
 from ..errors import CompileError
+from ..limits import LimitExceeded, check_deadline, get_limits
 from ..ir import GrammarBuilder, GrammarIR
 from . import numbers as _num
-from ._common import _MAX_DEFS, _MAX_DEPTH, _ROOT_URI, _document_depth, _Def, _Layout, _number_like, _pattern_literal
+from ._common import _ENUM_CHUNK, _MAX_DEFS, _ROOT_URI, _document_depth, _Def, _Layout, _number_like, _pattern_literal
 from ._facts import Atom, Disj, Facts, Parser, Unsupported, canonical_value_key, merge_all, numeric_kind
 from .arrays import ArraysMixin
 from .combinators import CombinatorsMixin
@@ -214,8 +215,9 @@ class _Compiler(ScalarsMixin, CombinatorsMixin, ArraysMixin, ObjectsMixin):
         f = self.facts_of(atom)
         return f.is_trivial() and not f.disj and all(self.is_true(a) for a in f.conj)
 
-    def validate(self, atom: Atom, value) -> bool:
-        """Exact validity of a JSON value against one atom."""
+    def validate(self, atom: Atom, value, schema=None) -> bool:
+        """Exact validity of a JSON value against one atom (against ``schema`` in the
+        atom's scope, when given: the atom's schema less keywords already checked)."""
         if atom.neg is not None:
             inner = atom.neg
             if isinstance(inner, tuple):
@@ -223,7 +225,8 @@ class _Compiler(ScalarsMixin, CombinatorsMixin, ArraysMixin, ObjectsMixin):
             return not self.validate(inner, value)
         if callable(atom.schema):
             return bool(atom.schema(value))
-        v = self._validator.evolve(schema=atom.schema, _resolver=atom.resolver or self.resolver)
+        v = self._validator.evolve(schema=atom.schema if schema is None else schema,
+                                   _resolver=atom.resolver or self.resolver)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
@@ -311,9 +314,13 @@ class _Compiler(ScalarsMixin, CombinatorsMixin, ArraysMixin, ObjectsMixin):
         root = self.make_def([self.root])
         depth = 0 if self.opts.indent is not None else None
         top = self.nt(root, depth)
+        limits = get_limits()
         while self._todo:
             d, dep = self._todo.pop()
             self._emit(d, dep)
+            check_deadline("compiling the JSON Schema")
+            limits.check("max_terminals", len(self.b.terminals),
+                         f"the schema needs {len(self.b.terminals)}+ terminals", where=d.path)
         start = self.b.fresh("start", origin="#")
         ws = self.layout.outer()
         if ws is not None:
@@ -472,15 +479,32 @@ class _Compiler(ScalarsMixin, CombinatorsMixin, ArraysMixin, ObjectsMixin):
         return hit
 
     def _compute_enum_values(self, d: _Def) -> list:
+        """The values of the first enum that satisfy every atom.  Membership in the
+        other enums is a set look-up, and each atom is checked without its own
+        ``enum`` (the validator's enum check is a linear scan: 10,000 values would
+        cost 10^8 comparisons)."""
         f = d.facts
+        others = [frozenset(canonical_value_key(x) for x in vals) for vals in f.enums[1:]]
+        checks = []
+        for a in d.atoms:
+            schema = a.schema
+            if (a.neg is None and isinstance(schema, dict) and isinstance(schema.get("enum"), list)
+                    and tuple(schema["enum"]) in self.facts_of(a).enums):
+                schema = {k: x for k, x in schema.items() if k != "enum"}
+                if not schema:
+                    continue
+                checks.append((a, schema))
+            else:
+                checks.append((a, None))
         out = []
         seen = set()
         for v in f.enums[0]:
-            key = canonical_value_key(v) + "|" + type(v).__name__
+            ck = canonical_value_key(v)
+            key = ck + "|" + type(v).__name__
             if key in seen:
                 continue
             seen.add(key)
-            if all(self.validate(a, v) for a in d.atoms):
+            if all(ck in s for s in others) and all(self.validate(a, v, sch) for a, sch in checks):
                 out.append(v)
         return out
 
@@ -502,9 +526,11 @@ class _Compiler(ScalarsMixin, CombinatorsMixin, ArraysMixin, ObjectsMixin):
             nums = [v for v in values if _number_like(v)]
             if len(strings) > 1:
                 self.b.rule(name, [self.b.add_terminal(literals_terminal(strings), origin=d.path)])
-            if len(nums) > 1:
-                pat = "|".join(f"(?:{_num.value_pattern(v)})" for v in nums)
-                self.b.rule(name, [self.b.add_terminal(self._value_terminal(pat, nums), origin=d.path)])
+            if len(nums) > 1:  # a terminal per chunk: one of 10,000 numbers would be a huge DFA
+                for i in range(0, len(nums), _ENUM_CHUNK):
+                    chunk = nums[i:i + _ENUM_CHUNK]
+                    pat = "|".join(f"(?:{_num.value_pattern(v)})" for v in chunk)
+                    self.b.rule(name, [self.b.add_terminal(self._value_terminal(pat, chunk), origin=d.path)])
             for v in values:
                 if (len(strings) > 1 and isinstance(v, str)) or (len(nums) > 1 and _number_like(v)):
                     continue
@@ -594,11 +620,14 @@ class JsonSchema:
             except ValueError as exc:
                 raise CompileError(f"schema is not valid JSON: {exc}") from None
             except RecursionError:
-                raise CompileError(f"schema JSON nests more than {_MAX_DEPTH} levels deep") from None
+                raise LimitExceeded("max_nesting", get_limits().max_nesting,
+                                    "the schema's JSON nests too deeply to read") from None
         if not isinstance(schema, (dict, bool)):
             raise CompileError(f"a JSON Schema must be an object or a boolean, not {type(schema).__name__}")
-        if _document_depth(schema) > _MAX_DEPTH:
-            raise CompileError(f"schema nests more than {_MAX_DEPTH} levels deep (objects and arrays)")
+        limit = get_limits().max_nesting
+        depth = _document_depth(schema, limit)
+        get_limits().check("max_nesting", depth, f"the schema nests {depth}{'+' if depth > limit else ''} levels "
+                                                 f"deep (objects and arrays)")
         self.schema = schema
         self.options = JsonSchemaOptions(**options)
         self.pydantic = pydantic
