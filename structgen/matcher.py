@@ -392,6 +392,9 @@ class Matcher:
 
     def rollback(self, n: int = 1) -> None:
         """Undo the last ``n`` successful ``advance``/``consume_bytes`` calls."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"rollback takes a number of steps (an int), not {type(n).__name__}")
+        n = int(n)
         if n < 0 or n > len(self._hist):
             raise ValueError(f"cannot roll back {n} steps: history holds {len(self._hist)}")
         if n == 0:

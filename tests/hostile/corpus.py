@@ -94,6 +94,49 @@ for schema in ({"type": "object", "properties": {"a": {"type": "string"}, "b": {
         assert np.array_equal(row, one)'''),
     Case("batch-not-matchers", "matcher misuse", '''
 g = compile({"type": "string"}); structgen.fill_bitmasks([None], g.allocate_bitmask(1))'''),
+    Case("rollback-negative", "matcher misuse", 'compile({"type": "string"}).matcher().rollback(-1)'),
+    Case("rollback-float", "matcher misuse", 'compile({"type": "string"}).matcher().rollback(1.5)'),
+    Case("rollback-none", "matcher misuse", 'compile({"type": "string"}).matcher().rollback(None)'),
+    Case("consume-none", "matcher misuse", 'compile({"type": "string"}).matcher().consume_bytes(None)'),
+    Case("consume-after-eos", "matcher misuse", '''
+g = compile({"const": "ab"}); m = g.matcher()
+assert m.consume_bytes(b\'"ab"\') and m.advance(int(v.eos_ids[0]))
+assert m.consume_bytes(b"x") is False and m.is_finished()'''),
+    Case("advance-after-eos", "matcher misuse", '''
+g = compile({"const": "ab"}); m = g.matcher()
+assert m.consume_bytes(b\'"ab"\') and m.advance(int(v.eos_ids[0]))
+assert m.advance(ord("a")) is False and m.advance(int(v.eos_ids[0]))'''),
+    Case("fill-after-eos-is-eos-only", "matcher misuse", '''
+g = compile({"const": "ab"}); m = g.matcher()
+assert m.consume_bytes(b\'"ab"\') and m.advance(int(v.eos_ids[0]))
+assert m.allowed_tokens().tolist() == [int(v.eos_ids[0])]'''),
+    Case("fill-2d-row", "matcher misuse", '''
+g = compile({"type": "string"}); g.matcher().fill_bitmask(g.allocate_bitmask(2))'''),
+    Case("fill-non-contiguous", "matcher misuse", '''
+g = compile({"type": "string"}); g.matcher().fill_bitmask(np.zeros(2 * g.n_words, dtype=np.int32)[::2])'''),
+    Case("batch-wrong-shape", "matcher misuse", '''
+g = compile({"type": "string"}); structgen.fill_bitmasks([g.matcher()] * 3, g.allocate_bitmask(2))'''),
+    Case("batch-other-vocabulary", "matcher misuse", '''
+w = Vocabulary.from_token_bytes([bytes([i]) for i in range(200)] + [None], eos_ids=[200])
+a = compile({"type": "string"}); b = structgen.compile({"type": "string"}, w)
+structgen.fill_bitmasks([a.matcher(), b.matcher()], a.allocate_bitmask(2))'''),
+    Case("tree-parent-after-child", "matcher misuse", '''
+g = compile({"type": "string"})
+structgen.fill_tree_bitmasks(g.matcher(), [34, 97], [1, -1], g.allocate_bitmask(3))'''),
+    Case("tree-float-tokens", "matcher misuse", '''
+g = compile({"type": "string"})
+structgen.fill_tree_bitmasks(g.matcher(), [34.0, 97.5], [-1, 0], g.allocate_bitmask(3))'''),
+    Case("tree-tokens-past-vocab", "matcher misuse", '''
+g = compile({"type": "string"}); out = g.allocate_bitmask(3)
+valid = structgen.fill_tree_bitmasks(g.matcher(), [10**12, -5], [-1, 0], out)
+assert not valid.any() and not out[1:].any()'''),
+    Case("compile-grammar-for-other-vocab", "matcher misuse", '''
+w = Vocabulary.from_token_bytes([bytes([i]) for i in range(200)] + [None], eos_ids=[200])
+structgen.compile(compile({"type": "string"}), w)'''),
+    Case("vocabulary-empty-token", "matcher misuse", 'Vocabulary.from_token_bytes([b"a", b"", None], eos_ids=[2])'),
+    Case("vocabulary-eos-is-text", "matcher misuse", 'Vocabulary.from_token_bytes([b"a", b"b"], eos_ids=[1])'),
+    Case("limits-bad-value", "matcher misuse", 'structgen.Limits(max_terminals=-1)'),
+    Case("compile-unknown-option", "matcher misuse", 'compile({"type": "string"}, frobnicate=True)'),
     # -- deep nesting -------------------------------------------------------------
     Case("schema-objects-1000-deep", "deep nesting", _deep("object", 1000)),
     Case("schema-arrays-5000-deep", "deep nesting", _deep("array", 5000)),
@@ -140,6 +183,17 @@ compile({"$defs": {"t": {"anyOf": [{"type": "integer"}, {"type": "array", "items
     Case("regex-not-a-regex", "text", 'compile(structgen.Regex("a(b"))'),
     Case("schema-not-json", "text", 'compile("{not json")'),
     Case("constraint-of-wrong-type", "text", 'compile(3.5)'),
+    Case("regex-lone-surrogate", "text", 'compile(structgen.Regex("\\ud800"))'),
+    Case("regex-nul-bytes", "text", 'assert compile(structgen.Regex("a\\x00b")).matcher().consume_bytes(b"a\\x00b")'),
+    Case("lark-invalid-syntax", "text", 'compile(structgen.Lark("start: (\\"a\\""))'),
+    Case("lark-undefined-rule", "text", 'compile(structgen.Lark("start: missing"))'),
+    Case("lark-declare", "text", 'compile(structgen.Lark("%declare X\\nstart: X"))'),
+    Case("lark-empty-language", "text", 'compile(structgen.Lark("start: /a/ & /b/"))'),
+    Case("schema-false", "text", 'compile(False)'),
+    Case("schema-unknown-type", "text", 'compile({"type": "integr"})'),
+    Case("schema-pattern-invalid", "text", 'compile({"type": "string", "pattern": "(unclosed"})'),
+    Case("schema-format-unknown", "text", 'compile({"type": "string", "format": "no-such-format"})'),
+    Case("pydantic-not-a-model", "text", 'compile(int)'),
     # -- ReDoS and size --------------------------------------------------------------------
     Case("redos-nested-star", "size", 'compile(structgen.Regex("(a*)*b"))'),
     Case("redos-alternation", "size", 'compile(structgen.Regex("(a|a)*b"))'),
@@ -150,6 +204,19 @@ compile({"$defs": {"t": {"anyOf": [{"type": "integer"}, {"type": "array", "items
     Case("alternation-10k", "size", 'compile(structgen.Regex("|".join(f"w{i}" for i in range(10000))))'),
     Case("schema-pattern-10k-alternatives", "size",
          'compile({"type": "string", "pattern": "^(" + "|".join(f"k{i}" for i in range(10000)) + ")$"})'),
+    Case("redos-overlapping-stars", "size", 'compile(structgen.Regex("(a|aa)*c"))'),
+    Case("redos-backref-like", "size", 'compile(structgen.Regex("(\\\\w+\\\\s?)+$"))'),
+    Case("counted-repetition-of-unicode-class", "size", 'compile(structgen.Regex("\\\\w{0,200}"))'),
+    Case("lark-10k-alternatives", "size", '''
+compile(structgen.Lark("start: " + " | ".join(f\'"w{i}"\' for i in range(10000))))'''),
+    Case("schema-ref-large-remote", "references", '''
+remote = {"$defs": {f"d{i}": {"type": "integer", "minimum": i} for i in range(3000)}}
+compile(structgen.JsonSchema({"$ref": "https://example.com/r.json#/$defs/d2999"},
+                             remotes={"https://example.com/r.json": remote}))'''),
+    Case("schema-enum-of-long-strings", "size", 'compile({"enum": ["x" * 100000, "y" * 100000]})'),
+    Case("schema-maxLength-huge", "size", 'compile({"type": "string", "maxLength": 10**12})'),
+    Case("schema-minItems-huge", "size", 'compile({"type": "array", "minItems": 10**9})'),
+    Case("schema-many-oneOf", "size", 'compile({"oneOf": [{"type": "string", "maxLength": i} for i in range(200)]})'),
     # -- hangs found by the first hostile run (issue 23) -----------------------------------
     Case("enum-10k-integers", "hang", 'compile({"enum": list(range(10000))})', fast=False),
     Case("enum-10k-objects", "hang", 'compile({"enum": [{"k": i} for i in range(10000)]})', fast=False),
