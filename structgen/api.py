@@ -8,8 +8,8 @@ import json
 import os
 import pickle
 import threading
-from collections import OrderedDict
 import warnings
+from collections import OrderedDict
 from pathlib import Path
 
 from .compiler import GrammarTables, compile_ir
@@ -222,8 +222,8 @@ def _with_notes(tables: GrammarTables, constraint) -> GrammarTables:
 def _replay_notes(constraint, tables: GrammarTables, stacklevel: int) -> None:
     """A constraint served from a cache reports what its first compile reported: its
     ``notes`` and ``relaxed`` lists are filled and each relaxation warns again."""
-    if getattr(constraint, "_ir", True) is not None:  # compiled by this object: reported already
-        return
+    if getattr(constraint, "notes", None) or getattr(constraint, "relaxed", None):
+        return  # this object reported them when it was compiled
     if hasattr(constraint, "notes"):
         constraint.notes = list(tables.notes)
     if hasattr(constraint, "relaxed"):

@@ -15,7 +15,8 @@ import numba
 import numpy as np
 
 from . import _engine
-from .matcher import _INT32, Matcher, _alloc_scratch
+from .matcher import Matcher, _alloc_scratch, check_bitmask
+
 
 def _batch_scratch(grammar, n_threads: int) -> np.ndarray:
     """Per-worker scratch tables of a grammar, (n_threads, table) int64."""
@@ -47,16 +48,10 @@ def fill_bitmasks(matchers: list[Matcher], bitmask: np.ndarray, threads: int | N
     for m in matchers:
         if not isinstance(m, Matcher):
             raise TypeError(f"fill_bitmasks takes Matchers, got {type(m).__name__}")
-    if not isinstance(bitmask, np.ndarray):
-        raise TypeError(f"bitmask must be a numpy int32 array, not {type(bitmask).__name__}")
     if n == 0:
         return
     n_words = matchers[0].grammar.n_words
-    if bitmask.dtype != _INT32 or bitmask.shape != (n, n_words) or not bitmask.flags.c_contiguous:
-        raise ValueError(f"bitmask must be a C-contiguous int32 array of shape ({n}, {n_words}), "
-                         f"got {bitmask.dtype} {bitmask.shape}")
-    if not bitmask.flags.writeable:
-        raise ValueError("bitmask is read-only")
+    check_bitmask(bitmask, (n, n_words))
     if any(m.grammar.n_words != n_words for m in matchers):
         raise ValueError("all matchers must use vocabularies of the same size")
     if n == 1:  # a parallel region would only add its start-up
@@ -136,9 +131,7 @@ def fill_tree_bitmasks(matcher: Matcher, tokens, parents, bitmask: np.ndarray,
         raise ValueError(f"tokens and parents must be 1-d of one length, got {toks.shape} and {pars.shape}")
     if n and not (np.issubdtype(toks.dtype, np.integer) and np.issubdtype(pars.dtype, np.integer)):
         raise ValueError("tokens and parents must be integer arrays")
-    if bitmask.dtype != _INT32 or bitmask.shape != (n + 1, n_words) or not bitmask.flags.c_contiguous:
-        raise ValueError(f"bitmask must be a C-contiguous int32 array of shape ({n + 1}, {n_words}), "
-                         f"got {bitmask.dtype} {bitmask.shape}")
+    check_bitmask(bitmask, (n + 1, n_words))
     parent_list = pars.tolist()
     for i, p in enumerate(parent_list):
         if not -1 <= p < i:

@@ -52,16 +52,16 @@ def _token_id(token_id) -> int:
     return t if 0 <= t <= _MAX_ID else -1
 
 
-def check_bitmask_row(out, n_words: int) -> None:
+def check_bitmask(out, shape: tuple[int, ...]) -> None:
     """``TypeError`` unless ``out`` is a numpy array; ``ValueError`` unless it is a
-    writeable C-contiguous int32 row of ``n_words`` words."""
+    writeable C-contiguous int32 array of ``shape`` (a row, or rows, of words)."""
     if not isinstance(out, np.ndarray):
-        raise TypeError(f"bitmask row must be a numpy int32 array, not {type(out).__name__}")
-    if out.dtype != _INT32 or out.shape != (n_words,) or not out.flags.c_contiguous:
-        raise ValueError(f"bitmask row must be a contiguous int32 array of {n_words} words, "
-                         f"got {out.dtype} {out.shape}")
+        raise TypeError(f"bitmask must be a numpy int32 array, not {type(out).__name__}")
+    if out.dtype != _INT32 or out.shape != shape or not out.flags.c_contiguous:
+        raise ValueError(f"bitmask must be a C-contiguous int32 array of shape {shape} ({shape[-1]} words per "
+                         f"row), got {out.dtype} {out.shape}")
     if not out.flags.writeable:
-        raise ValueError("bitmask row is read-only")
+        raise ValueError("bitmask is read-only")
 
 
 def _table(arrays) -> np.ndarray:
@@ -153,7 +153,6 @@ class Grammar:
         self.n_words = (self.vocab_size + 31) // 32
         self.eos_ids = np.ascontiguousarray(vocab.eos_ids, dtype=np.int32)
         self._eos_set = frozenset(int(e) for e in self.eos_ids)
-        self._row_shape = (self.n_words,)
         self.max_token_len = int(vocab.max_token_len)
         self.slices = vocab_slices(vocab)
         n_sl = self.slices.n_slices
@@ -294,7 +293,7 @@ class Matcher:
         the text may end here; after EOS only EOS is allowed.
         """
         g = self.grammar
-        check_bitmask_row(out, g.n_words)
+        check_bitmask(out, (g.n_words,))
         if self._finished:
             g.fill_eos_only(out)
             return

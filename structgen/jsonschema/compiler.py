@@ -558,39 +558,6 @@ class _Compiler(ScalarsMixin, CombinatorsMixin, ArraysMixin, ObjectsMixin):
                 self._emit_object(d, depth, name)
 
 
-
-
-
-
-
-    # numbers
-
-
-
-
-
-    # strings
-
-
-
-    # literal values (enum/const)
-
-
-
-    # counting
-
-
-
-    # arrays
-
-
-
-
-
-
-    # objects
-
-
 class JsonSchema:
     """A JSON Schema (draft 2020-12; drafts 4, 6, 7 and 2019-09 too) or a pydantic
     model class, as a constraint for :func:`structgen.compile`.
@@ -624,10 +591,9 @@ class JsonSchema:
                                     "the schema's JSON nests too deeply to read") from None
         if not isinstance(schema, (dict, bool)):
             raise CompileError(f"a JSON Schema must be an object or a boolean, not {type(schema).__name__}")
-        limit = get_limits().max_nesting
-        depth = _document_depth(schema, limit)
-        get_limits().check("max_nesting", depth, f"the schema nests {depth}{'+' if depth > limit else ''} levels "
-                                                 f"deep (objects and arrays)")
+        limits = get_limits()
+        depth = _document_depth(schema, limits.max_nesting)
+        limits.check("max_nesting", depth, f"the schema nests {depth}+ levels deep (objects and arrays)")
         self.schema = schema
         self.options = JsonSchemaOptions(**options)
         self.pydantic = pydantic

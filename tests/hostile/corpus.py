@@ -35,6 +35,12 @@ class Case:
     fast: bool = True
 
 
+# a matcher that has taken EOS after the only text of its language
+_AFTER_EOS = '''
+g = compile({"const": "ab"}); m = g.matcher()
+assert m.consume_bytes(b\'"ab"\') and m.advance(int(v.eos_ids[0]))'''
+
+
 def _deep(kind: str, n: int) -> str:
     inner = '{"type": "string"}'
     if kind == "object":
@@ -98,17 +104,11 @@ g = compile({"type": "string"}); structgen.fill_bitmasks([None], g.allocate_bitm
     Case("rollback-float", "matcher misuse", 'compile({"type": "string"}).matcher().rollback(1.5)'),
     Case("rollback-none", "matcher misuse", 'compile({"type": "string"}).matcher().rollback(None)'),
     Case("consume-none", "matcher misuse", 'compile({"type": "string"}).matcher().consume_bytes(None)'),
-    Case("consume-after-eos", "matcher misuse", '''
-g = compile({"const": "ab"}); m = g.matcher()
-assert m.consume_bytes(b\'"ab"\') and m.advance(int(v.eos_ids[0]))
+    Case("consume-after-eos", "matcher misuse", _AFTER_EOS + '''
 assert m.consume_bytes(b"x") is False and m.is_finished()'''),
-    Case("advance-after-eos", "matcher misuse", '''
-g = compile({"const": "ab"}); m = g.matcher()
-assert m.consume_bytes(b\'"ab"\') and m.advance(int(v.eos_ids[0]))
+    Case("advance-after-eos", "matcher misuse", _AFTER_EOS + '''
 assert m.advance(ord("a")) is False and m.advance(int(v.eos_ids[0]))'''),
-    Case("fill-after-eos-is-eos-only", "matcher misuse", '''
-g = compile({"const": "ab"}); m = g.matcher()
-assert m.consume_bytes(b\'"ab"\') and m.advance(int(v.eos_ids[0]))
+    Case("fill-after-eos-is-eos-only", "matcher misuse", _AFTER_EOS + '''
 assert m.allowed_tokens().tolist() == [int(v.eos_ids[0])]'''),
     Case("fill-2d-row", "matcher misuse", '''
 g = compile({"type": "string"}); g.matcher().fill_bitmask(g.allocate_bitmask(2))'''),
