@@ -17,7 +17,7 @@ from .bitmask import allocate_bitmask, apply_bitmask_, masked_argmax, masked_log
 from .constraints import Lark, Regex, builtin_grammar  # noqa: E402
 from .errors import CompileError, StructgenError  # noqa: E402
 from .ir import GrammarBuilder, GrammarIR, TerminalDef  # noqa: E402
-from .limits import LimitExceeded, Limits, get_limits, set_limits  # noqa: E402
+from .limits import FuelExhausted, LimitExceeded, Limits, get_limits, set_limits  # noqa: E402
 from .matcher import Grammar, Matcher  # noqa: E402
 from .vocab import Vocabulary  # noqa: E402
 
@@ -69,6 +69,7 @@ __all__ = [
     "StructgenError",
     "Limits",
     "LimitExceeded",
+    "FuelExhausted",
     "set_limits",
     "get_limits",
     "SchemaRelaxedWarning",

@@ -36,6 +36,7 @@ NEED_LEXER = -100  # lexer cache arrays are full
 NEED_EARLEY = -200  # matcher's Earley arrays are full
 NEED_SCRATCH = -300  # scratch hash table is full
 LEXER_FROZEN = -400  # a transition must be computed but the cache may not grow now
+OUT_OF_FUEL = -500  # the call did more parser work than the matcher's fuel (Limits.mask_fuel)
 NO_SCAN = -3  # E.scan_from: set not known to come from a scan
 
 FLAG_REAL = 1
@@ -111,6 +112,7 @@ EARLEY_FIELDS = (  # E: one matcher's Earley sets (sets above the committed coun
     ("ix_sym", "int32[icap]", "index pool: next symbol"),
     ("ix_pos", "int32[icap]", "index pool: item position"),
     ("ix_top", "int32[1]", "pool fill"),
+    ("fuel", "int64[1]", "parser work one call may do (Limits.mask_fuel), in item additions"),
 )
 SCRATCH_FIELDS = (  # S: scratch of one thread
     ("hkey", "int64[hcap]", "generation-stamped hash set: keys"),
@@ -118,7 +120,7 @@ SCRATCH_FIELDS = (  # S: scratch of one thread
     ("pstamp", "int32[n_syms]", "predicted-in-this-set stamps"),
     ("tflag", "uint8[n_terms]", "terminal flags"),
     ("buf", "int32[n_terms+1]", "lexer-state elements being built"),
-    ("meta", "int64[4]", "Earley hash generation and count, slice-check generation and count"),
+    ("meta", "int64[5]", "Earley hash generation and count, slice-check generation and count, fuel left (SM_FUEL)"),
     ("st_ls", "int32[D]", "walk stack: lexer state per depth"),
     ("st_k", "int32[D]", "walk stack: top set per depth"),
     ("abs_stack", "int32[65536]", "slice checks: DFS stack"),
@@ -131,6 +133,7 @@ GM_N_TERMS, GM_N_SYMS, GM_ACC_ITEM, GM_START = 0, 1, 2, 3  # G.meta
 LM_N_STATES, LM_N_ELEMS, LM_N_ACC, LM_FROZEN = 0, 1, 2, 3  # L.meta
 LM_N_TRANS = 4  # statistics: lexer transitions computed
 LM_N_ABSORB = 5  # statistics: slice checks of base states computed
+SM_FUEL = 4  # S.meta: item additions the running call may still make
 
 
 def _layout(name: str, fields: tuple, base: int = 0):
@@ -376,7 +379,11 @@ def _new_generation(smeta, hgen, pstamp):
 
 @njit((_A32, _A32, _A64, _A32, _A64, _I, _I, _I), cache=True, nogil=True)
 def _add_item(e_item, e_orig, hkey, hgen, smeta, end, item, orig):
-    """Append (item, orig) to the set being built if new. New end, or a NEED code."""
+    """Append (item, orig) to the set being built if new. New end, or a NEED code
+    (``OUT_OF_FUEL`` when the call has used up its fuel: every attempt costs one)."""
+    smeta[SM_FUEL] -= 1
+    if smeta[SM_FUEL] < 0:
+        return OUT_OF_FUEL
     r = _hs_insert(hkey, hgen, smeta, (np.int64(item) << 32) | np.int64(orig))
     if r == 0:
         return end
@@ -962,11 +969,16 @@ def fill_mask(gt, mt, st, k, ls, out, check_eos):
 def forced_bytes(gt, mt, st, k, ls, out):
     """Bytes every continuation must start with: follow the state while exactly one
     byte is possible and the text may not end.  Writes them to ``out`` and returns
-    their count, or a NEED code.  Uses sets above k as scratch only.
+    their count, or a NEED code.  Uses sets above k as scratch only.  Each byte has
+    the matcher's fuel; when one runs out, the bytes found so far are the answer
+    (jump-forward is an optimisation).
     """
     n = 0
     while n < out.shape[0]:
+        _refuel(mt, st)
         r = accepting(gt, mt, st, k, ls)
+        if r == OUT_OF_FUEL:
+            return n
         if r < 0:
             return r
         if r == 1:
@@ -975,6 +987,8 @@ def forced_bytes(gt, mt, st, k, ls, out):
         count = 0
         for b in range(256):
             code, k2, ls2 = step_byte(gt, mt, st, k, ls, b)
+            if code == OUT_OF_FUEL:
+                return n
             if code < 0:
                 return code
             if code == 0:
@@ -985,6 +999,8 @@ def forced_bytes(gt, mt, st, k, ls, out):
         if count != 1:
             break
         code, k, ls = step_byte(gt, mt, st, k, ls, only)
+        if code == OUT_OF_FUEL:
+            return n
         if code < 0:
             return code
         out[n] = only
@@ -992,14 +1008,26 @@ def forced_bytes(gt, mt, st, k, ls, out):
     return n
 
 
+@njit((_P, _P), cache=True, nogil=True)
+def _refuel(mt, st):
+    """Give the call about to run the matcher's fuel (``E.fuel``)."""
+    _i64(st, S.meta)[SM_FUEL] = _i64(mt, E.fuel)[0]
+
+
+# Entry points: each call (a mask, a token, a byte of consume_bytes, a query) starts
+# with the matcher's full fuel, so that the budget bounds one step, not a generation.
+
+
 @njit(cache=True, nogil=True)
 def k_init(gt, mt, st):
+    _refuel(mt, st)
     return earley_init(gt, mt, st)
 
 
 @njit(cache=True, nogil=True)
 def k_fill(gt, mt, st, k, ls, out, check_eos):
     """``out`` is the caller's int32 bitmask row."""
+    _refuel(mt, st)
     return fill_mask(gt, mt, st, k, ls, out.view(np.uint32), check_eos)
 
 
@@ -1010,21 +1038,30 @@ def k_step_token(gt, mt, st, k, ls, token):
     tok_data = _u8(gt, X.tok_data)
     if token < 0 or token + 1 >= tok_off.shape[0] or tok_off[token] == tok_off[token + 1]:  # not text
         return 1, k, ls
+    _refuel(mt, st)
     return step_bytes(gt, mt, st, k, ls, tok_data, tok_off[token], tok_off[token + 1])
 
 
 @njit(cache=True, nogil=True)
 def k_step_bytes(gt, mt, st, k, ls, data):
-    return step_bytes(gt, mt, st, k, ls, data, 0, data.shape[0])
+    """Feed ``data``, each byte with the full fuel."""
+    for p in range(data.shape[0]):
+        _refuel(mt, st)
+        code, k, ls = step_byte(gt, mt, st, k, ls, data[p])
+        if code != 0:
+            return code, k, ls
+    return 0, k, ls
 
 
 @njit(cache=True, nogil=True)
 def k_step_byte(gt, mt, st, k, ls, b):
+    _refuel(mt, st)
     return step_byte(gt, mt, st, k, ls, b)
 
 
 @njit(cache=True, nogil=True)
 def k_accepting(gt, mt, st, k, ls):
+    _refuel(mt, st)
     return accepting(gt, mt, st, k, ls)
 
 
@@ -1044,6 +1081,7 @@ def k_fill_batch(gt, mts, sts, ks, lss, out, status):
     """
     for i in prange(ks.shape[0]):
         tid = get_thread_id()
+        _refuel(mts[i], sts[tid])
         status[i] = fill_mask(gt, mts[i], sts[tid], ks[i], lss[i], out[i], True)
 
 

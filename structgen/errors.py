@@ -7,7 +7,9 @@ about ``ValueError`` still catch it.
 
 Runtime calls on a :class:`~structgen.Matcher` (``advance``, ``accepts``,
 ``fill_bitmask`` ...) never raise on a bad token: they return ``False`` and leave the
-state unchanged.  They raise only on programming errors (wrong array shape or dtype).
+state unchanged.  They raise on programming errors (wrong array shape or dtype), and
+:class:`~structgen.FuelExhausted` when one call needs more parser work than
+``Limits.mask_fuel`` allows (the state is unchanged then too).
 """
 
 from __future__ import annotations

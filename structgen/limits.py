@@ -23,9 +23,9 @@ import math
 import time
 from dataclasses import dataclass
 
-from .errors import CompileError
+from .errors import CompileError, StructgenError
 
-__all__ = ["Limits", "LimitExceeded", "set_limits", "get_limits"]
+__all__ = ["Limits", "LimitExceeded", "FuelExhausted", "set_limits", "get_limits"]
 
 
 class LimitExceeded(CompileError):
@@ -36,6 +36,21 @@ class LimitExceeded(CompileError):
         super().__init__(f"{what}: past Limits.{limit}={value!r} (raise it with "
                          f"structgen.compile(..., limits=structgen.Limits({limit}=...)) "
                          f"or structgen.set_limits)", where=where)
+
+
+class FuelExhausted(StructgenError, RuntimeError):
+    """One matcher call (a mask, a token) needed more parser work than its
+    ``Limits.mask_fuel``; the matcher's state is unchanged.  ``limit`` is
+    ``"mask_fuel"``."""
+
+    limit = "mask_fuel"
+
+    def __init__(self, fuel: int, what: str):
+        self.fuel = fuel
+        super().__init__(f"{what} needed more parser work than Limits.mask_fuel={fuel:,} item additions "
+                         f"(a highly ambiguous grammar over a long text?); the matcher is unchanged. Raise it "
+                         f"for matchers created later with structgen.set_limits(structgen.Limits(mask_fuel=...)) "
+                         f"or grammar.matcher(limits=...)")
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,12 @@ class Limits:
     ``max_dfa_states``: states of one terminal's DFA.  ``max_terminals`` and
     ``max_rules``: size of the grammar (terminals; rule alternatives).
     ``max_nesting``: how deeply a JSON Schema document nests (objects and arrays).
+
+    ``mask_fuel`` bounds the run time, not the compile: the parser work (Earley item
+    additions) one matcher call may do -- one mask, one token, one byte of
+    ``consume_bytes``.  Past it the call raises :class:`FuelExhausted` and the
+    matcher's state is unchanged.  A matcher takes it from the limits in force when
+    it is created (``grammar.matcher(limits=...)`` to choose).
     """
 
     compile_seconds: float = 60.0
@@ -56,6 +77,7 @@ class Limits:
     max_terminals: int = 4_000
     max_rules: int = 200_000
     max_nesting: int = 256
+    mask_fuel: int = 2_000_000
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

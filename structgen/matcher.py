@@ -16,7 +16,9 @@ return ``False`` and leave the state unchanged.  They raise ``TypeError`` for wh
 not a token id (a float, a bool, None) or not bytes.  ``fill_bitmask`` raises
 ``TypeError`` for what is not a numpy array and ``ValueError`` for an array of the
 wrong dtype or shape, or a read-only one; ``rollback`` raises ``ValueError`` when asked
-to undo more steps than were taken.
+to undo more steps than were taken.  A call that needs more parser work than the
+matcher's ``Limits.mask_fuel`` raises :class:`~structgen.FuelExhausted` and leaves the
+state unchanged (``forced_bytes`` instead returns the bytes found so far).
 
 Threads: one matcher must not be used by two threads at once.  Different matchers of
 one grammar may be used from different threads; their kernel calls are serialized by
@@ -33,10 +35,15 @@ import numpy as np
 
 from . import _engine
 from .compiler import GrammarTables
+from .limits import FuelExhausted, Limits, get_limits
 from .slices import vocab_slices
 
 _INT32 = np.dtype(np.int32)
 _MAX_ID = (1 << 31) - 1  # ids past this are in no vocabulary (the kernels take int64)
+_MAX_FUEL = 1 << 62  # Limits.mask_fuel = math.inf
+_CALLS = {"k_fill": "one mask (fill_bitmask)", "k_step_token": "one token (advance/accepts)",
+          "k_step_bytes": "one byte of consume_bytes", "k_init": "the start state",
+          "k_accepting": "is_accepting", "k_step_byte": "one byte"}
 
 
 def _token_id(token_id) -> int:
@@ -193,9 +200,10 @@ class Grammar:
         self._st()
         self._local.scratch, self._local.st = _alloc_scratch(self, self._local.scratch.hkey.shape[0] * 2)
 
-    def matcher(self) -> "Matcher":
-        """A new matcher at the start of the language."""
-        return Matcher(self)
+    def matcher(self, *, limits: Limits | None = None) -> "Matcher":
+        """A new matcher at the start of the language; its per-call fuel is
+        ``limits.mask_fuel`` (default: the limits in force, :func:`structgen.get_limits`)."""
+        return Matcher(self, limits=limits)
 
     def allocate_bitmask(self, batch: int | None = None) -> np.ndarray:
         """An ``int32`` bitmask of shape ``(n_words,)`` or ``(batch, n_words)`` in which
@@ -226,11 +234,16 @@ class Matcher:
 
     __slots__ = ("grammar", "_E", "_mt", "_k", "_ls", "_hist", "_finished", "_fb")
 
-    def __init__(self, grammar: Grammar, _copy_from: "Matcher | None" = None):
+    def __init__(self, grammar: Grammar, _copy_from: "Matcher | None" = None, *, limits: Limits | None = None):
         self.grammar = grammar
         self._fb = None
         if _copy_from is None:
-            self._set_earley(_alloc_earley(64, 2048))
+            if limits is not None and not isinstance(limits, Limits):
+                raise TypeError(f"limits must be structgen.Limits, got {type(limits).__name__}")
+            fuel = (limits or get_limits()).mask_fuel
+            E = _alloc_earley(64, 2048)
+            E.fuel[0] = min(fuel, _MAX_FUEL)
+            self._set_earley(E)
             self._hist: list[tuple[int, int, bool]] = []
             self._finished = False
             self._init()
@@ -243,6 +256,7 @@ class Matcher:
             E.item[:used] = old.item[:used]
             E.orig[:used] = old.orig[:used]
             E.off[:k + 2] = old.off[:k + 2]
+            E.fuel[0] = old.fuel[0]
             for name in ("lex", "acc", "ver", "scan_from", "pver"):
                 getattr(E, name)[:k + 1] = getattr(old, name)[:k + 1]
             # the completion indexes are rebuilt on demand (E.ix_ver stays -1)
@@ -271,6 +285,8 @@ class Matcher:
                 code = r[0] if isinstance(r, tuple) else r
                 if code >= _engine.DEAD:
                     return r
+                if code == _engine.OUT_OF_FUEL:
+                    raise FuelExhausted(int(self._E.fuel[0]), _CALLS.get(fn.__name__, "this matcher call"))
                 self._grow(code)
 
     def _grow(self, code: int) -> None:
@@ -430,6 +446,7 @@ def _alloc_earley(scap: int, icap: int) -> _engine.EarleyArrays:
         ix_ver=np.full(scap, -1, dtype=np.int32),
         ix_sym=np.zeros(icap, **per_item), ix_pos=np.zeros(icap, **per_item),
         ix_top=np.zeros(1, dtype=np.int32),
+        fuel=np.full(1, _MAX_FUEL, dtype=np.int64),
     )
 
 
@@ -453,7 +470,7 @@ def _alloc_scratch(grammar: Grammar, hcap: int):
         pstamp=np.zeros(n_syms, dtype=np.int32),
         tflag=np.zeros(n_terms, dtype=np.uint8),
         buf=np.zeros(n_terms + 1, dtype=np.int32),
-        meta=np.array([1, 0, 1, 0], dtype=np.int64),
+        meta=np.array([1, 0, 1, 0, 0], dtype=np.int64),
         st_ls=np.zeros(depth, dtype=np.int32),
         st_k=np.zeros(depth, dtype=np.int32),
         abs_stack=np.zeros(1 << 16, dtype=np.int32),

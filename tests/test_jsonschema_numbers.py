@@ -188,3 +188,54 @@ def test_number_terminals_compile_to_dfas() -> None:
     dfa = compile_terminal(TerminalDef(number_pattern(c)))
     for text in FIXED:
         assert dfa.fullmatch(text.encode()) == (re.fullmatch(number_pattern(c), text) is not None)
+
+
+def test_long_bounds_split_in_halves_match_the_nested_form(monkeypatch) -> None:
+    """The split form of long digit ranges (1e308 has 309 digits) against plain
+    comparison, on short ranges with the thresholds lowered so that it is used."""
+    import random
+
+    from structgen.jsonschema import numbers
+
+    monkeypatch.setattr(numbers, "_SPLIT_DIGITS", 3)
+    monkeypatch.setattr(numbers, "_SPLIT_BASE", 2)
+    rnd = random.Random(0)
+    for _ in range(1500):
+        n = rnd.randint(1, 30)
+        x, y = sorted(rnd.randrange(0, 10 ** n) for _ in range(2))
+        x = 0 if rnd.random() < 0.2 else x
+        y = 10 ** n - 1 if rnd.random() < 0.2 else y
+        a, b = str(x).zfill(n), str(y).zfill(n)
+        p = re.compile(numbers._fixed_range(a, b))
+        probes = [a, b, str(max(x - 1, 0)).zfill(n), str(min(y + 1, 10 ** n - 1)).zfill(n)]
+        probes += [s[:k] + str(rnd.randrange(10 ** (n - k))).zfill(n - k) for s in (a, b) for k in range(n)]
+        for z in probes:
+            assert (p.fullmatch(z) is not None) == (a <= z <= b), (a, b, z)
+
+
+_MAX = 1.7976931348623157e308
+_E308 = str(int(1e308))  # the exact value of the double 1e308: 309 digits
+
+
+@pytest.mark.parametrize("c", [
+    NumberConstraint(minimum=(1e308, False)), NumberConstraint(maximum=(-1e308, False)),
+    NumberConstraint(minimum=(-1e308, False), maximum=(1e308, False)),
+    NumberConstraint(minimum=(-_MAX, True), maximum=(_MAX, True)),
+    NumberConstraint(minimum=(-10 ** 300 - 7, False), maximum=(10 ** 299 + 3, False), integer=True),
+], ids=["min 1e308", "max -1e308", "+-1e308", "+-max float exclusive", "integers +-1e300"])
+def test_extreme_bounds_compile_and_are_exact(c: NumberConstraint) -> None:
+    from structgen.dfa import compile_terminal
+    from structgen.ir import TerminalDef
+
+    dfas = [compile_terminal(TerminalDef(p)) for p in number_terminal_parts(c)]
+    big = [_E308, str(int(_E308) + 1), str(int(_E308) - 1), "1" + "0" * 308, "9" * 309, "1" + "0" * 309,
+           str(int(_MAX)), str(int(_MAX) + 1), str(10 ** 299 + 3), str(10 ** 299 + 4), str(10 ** 300 + 7),
+           str(10 ** 300 + 8)]
+    texts = big + ["-" + t for t in big] + ["1e308", "1e309", "-1e308", "1.0000000000000001e308", "2e308", "0",
+                                             "1.5", "-7", "1e307", _E308 + ".5", "-" + _E308 + ".0"]
+    for text in texts:
+        ok = all(d.fullmatch(text.encode()) for d in dfas)
+        if ok:
+            assert c.contains(json.loads(text)), f"accepted invalid {text[:40]}… for {c}"
+        elif "e" not in text and "." not in text:
+            assert not c.contains(json.loads(text)), f"rejected valid {text[:40]}… for {c}"

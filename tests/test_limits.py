@@ -54,3 +54,61 @@ def test_limits_are_checked() -> None:
             Limits(**bad)
     with pytest.raises(TypeError):
         structgen.set_limits({"max_rules": 5})
+
+
+# ------------------------------------------------------------------ mask fuel
+
+AMBIG = structgen.Lark('start: x\nx: x x | "a"')  # Catalan-ambiguous: work per step grows with the text
+VA = Vocabulary.from_bytes([b"a", b"aa", b"b", None], eos_ids=3)
+
+
+def _walked(n: int, limits: Limits | None = None) -> structgen.Matcher:
+    m = structgen.compile(AMBIG, VA).matcher(limits=limits)
+    for _ in range(n):
+        assert m.advance(0)
+    return m
+
+
+def test_mask_fuel_stops_a_call_and_leaves_the_matcher_unchanged() -> None:
+    g = structgen.compile(AMBIG, VA)
+    # 60 tokens in, a token costs about 1,780 item additions and a mask about 1,900
+    m = _walked(60, Limits(mask_fuel=1_800))
+    out = g.allocate_bitmask()
+    with pytest.raises(structgen.FuelExhausted, match=r"Limits\.mask_fuel=1,800") as info:
+        m.fill_bitmask(out)
+    assert info.value.limit == "mask_fuel" and isinstance(info.value, (structgen.StructgenError, RuntimeError))
+    with pytest.raises(structgen.FuelExhausted):
+        m.advance(0)  # the 61st token: about 1,830
+    with pytest.raises(structgen.FuelExhausted):
+        structgen.fill_bitmasks([m], g.allocate_bitmask(1))
+    assert m.num_steps == 60
+    m.rollback(50)  # ten tokens in: cheap again, and the same state as a fresh walk
+    m.fill_bitmask(out)
+    ref = g.allocate_bitmask()
+    _walked(10).fill_bitmask(ref)
+    assert (out == ref).all()
+    assert m.fork().advance(0)  # a fork keeps the fuel
+    assert m.forced_bytes() == b""  # jump-forward never raises: it stops early
+
+
+def test_mask_fuel_default_and_process_setting() -> None:
+    m = _walked(60)  # the default is far above this
+    m.fill_bitmask(m.grammar.allocate_bitmask())
+    try:
+        structgen.set_limits(Limits(mask_fuel=100))
+        with pytest.raises(structgen.FuelExhausted):
+            _walked(60)
+        m.fill_bitmask(m.grammar.allocate_bitmask())  # a matcher keeps the fuel it was made with
+    finally:
+        structgen.set_limits(None)
+    assert _walked(60, Limits.unlimited()).advance(0)
+    with pytest.raises(TypeError, match="Limits"):
+        structgen.compile(AMBIG, VA).matcher(limits={"mask_fuel": 5})
+
+
+def test_consume_bytes_has_the_fuel_per_byte() -> None:
+    m = structgen.compile(AMBIG, VA).matcher(limits=Limits(mask_fuel=3_000))
+    assert m.consume_bytes(b"a" * 40)  # 40 bytes at once: more than 3,000 units in all, fewer each
+    with pytest.raises(structgen.FuelExhausted):
+        m.consume_bytes(b"a" * 100)
+    assert m.num_steps == 1

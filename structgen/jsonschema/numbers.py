@@ -119,14 +119,26 @@ def _rep(n: int) -> str:
 # unsigned integers
 # ---------------------------------------------------------------------------------
 
+# Bounds longer than this (in digits) are split in halves (:func:`_split_range`): the
+# nested form opens a group per digit (a float bound such as 1e308 has 309 digits),
+# and a flat union of one branch per digit needs a DFA of n^2/2 states to build.
+_SPLIT_DIGITS = 40
+_SPLIT_BASE = 16  # halves this short are written nested
+
+
 def _fixed_range(a: str, b: str) -> str:
     """Digit strings of ``len(a) == len(b)`` digits between ``a`` and ``b`` (inclusive)."""
+    return _split_range(a, b) if len(a) > _SPLIT_DIGITS else _nested_range(a, b)
+
+
+def _nested_range(a: str, b: str) -> str:
+    """:func:`_fixed_range` as nested alternatives, one group per digit."""
     if not a:
         return ""
     if a == b:
         return a
     if a[0] == b[0]:
-        return a[0] + _fixed_range(a[1:], b[1:])
+        return a[0] + _nested_range(a[1:], b[1:])
     n = len(a) - 1
     zeros, nines = "0" * n, "9" * n
     if a[1:] == zeros and b[1:] == nines:
@@ -134,17 +146,72 @@ def _fixed_range(a: str, b: str) -> str:
     alts = []
     lo_first = int(a[0])
     if a[1:] != zeros:
-        alts.append(a[0] + _group(_fixed_range(a[1:], nines)))
+        alts.append(a[0] + _group(_nested_range(a[1:], nines)))
         lo_first += 1
     hi_first = int(b[0])
     tail = None
     if b[1:] != nines:
-        tail = b[0] + _group(_fixed_range(zeros, b[1:]))
+        tail = b[0] + _group(_nested_range(zeros, b[1:]))
         hi_first -= 1
     if lo_first <= hi_first:
         alts.append(_cls(lo_first, hi_first) + _rep(n))
     if tail is not None:
         alts.append(tail)
+    return _alt(alts)
+
+
+def _split_range(a: str, b: str) -> str:
+    """What :func:`_fixed_range` matches, for long bounds: after the common prefix and
+    the first differing digit, the strings at least ``a``'s rest (:func:`_at_least`),
+    strictly between, or at most ``b``'s rest (:func:`_at_most`)."""
+    n = len(a)
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    if i == n:
+        return a
+    if a[i + 1:] == "0" * (n - i - 1) and b[i + 1:] == "9" * (n - i - 1):
+        return a[:i] + _cls(int(a[i]), int(b[i])) + _rep(n - i - 1)
+    alts = [a[:i + 1] + _group(_at_least(a[i + 1:]))]
+    if int(a[i]) + 1 <= int(b[i]) - 1:
+        alts.append(a[:i] + _cls(int(a[i]) + 1, int(b[i]) - 1) + _rep(n - i - 1))
+    alts.append(b[:i + 1] + _group(_at_most(b[i + 1:])))
+    return _alt(alts)
+
+
+def _at_least(a: str) -> str:
+    """Digit strings of ``len(a)`` digits, leading zeros allowed, at least ``a``.  Split
+    in halves ``a = h t``: above ``h`` then any ``len(t)`` digits, or ``h`` then at least
+    ``t``.  The halves' tails are one shared counter, so the DFA has O(n log n) states
+    and the pattern nests O(log n) deep."""
+    n = len(a)
+    if a == "0" * n:
+        return _rep(n)
+    if n <= _SPLIT_BASE:
+        return _nested_range(a, "9" * n)
+    h = n // 2
+    head, tail = a[:h], a[h:]
+    alts = []
+    if head != "9" * h:
+        alts.append(_group(_at_least(str(int(head) + 1).zfill(h))) + _rep(n - h))
+    alts.append(head + _group(_at_least(tail)))
+    return _alt(alts)
+
+
+def _at_most(b: str) -> str:
+    """Digit strings of ``len(b)`` digits, leading zeros allowed, at most ``b`` (the
+    mirror of :func:`_at_least`)."""
+    n = len(b)
+    if b == "9" * n:
+        return _rep(n)
+    if n <= _SPLIT_BASE:
+        return _nested_range("0" * n, b)
+    h = n // 2
+    head, tail = b[:h], b[h:]
+    alts = []
+    if head != "0" * h:
+        alts.append(_group(_at_most(str(int(head) - 1).zfill(h))) + _rep(n - h))
+    alts.append(head + _group(_at_most(tail)))
     return _alt(alts)
 
 

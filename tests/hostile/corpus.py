@@ -136,6 +136,23 @@ structgen.compile(compile({"type": "string"}), w)'''),
     Case("vocabulary-empty-token", "matcher misuse", 'Vocabulary.from_token_bytes([b"a", b"", None], eos_ids=[2])'),
     Case("vocabulary-eos-is-text", "matcher misuse", 'Vocabulary.from_token_bytes([b"a", b"b"], eos_ids=[1])'),
     Case("limits-bad-value", "matcher misuse", 'structgen.Limits(max_terminals=-1)'),
+    Case("limits-zero-fuel", "matcher misuse", 'structgen.Limits(mask_fuel=0)'),
+    Case("matcher-limits-dict", "matcher misuse", 'compile({"type": "string"}).matcher(limits={"mask_fuel": 9})'),
+    Case("matcher-unlimited-fuel", "matcher misuse", '''
+m = compile({"type": "string"}).matcher(limits=structgen.Limits.unlimited())
+assert m.consume_bytes(b'"ab') and not m.is_accepting()'''),
+    # per-call work grows with the text under an ambiguous grammar: the fuel stops a call
+    Case("ambiguous-grammar-fuel", "hang", '''
+g = compile(structgen.Lark('start: x\\nx: x x | "a"'))
+m = g.matcher(limits=structgen.Limits(mask_fuel=100_000))
+m.consume_bytes(b"a" * 1000)'''),
+    Case("ambiguous-grammar-fuel-mask", "hang", '''
+g = compile(structgen.Lark('start: x+\\nx: x x | "a" | "ab"'))
+m = g.matcher(limits=structgen.Limits(mask_fuel=50_000))
+out = g.allocate_bitmask()
+for _ in range(400):
+    m.fill_bitmask(out)
+    assert m.advance(97)'''),
     Case("compile-unknown-option", "matcher misuse", 'compile({"type": "string"}, frobnicate=True)'),
     # -- deep nesting -------------------------------------------------------------
     Case("schema-objects-1000-deep", "deep nesting", _deep("object", 1000)),
@@ -150,6 +167,23 @@ structgen.compile(compile({"type": "string"}), w)'''),
     Case("multipleOf-zero", "numbers", 'compile({"type": "number", "multipleOf": 0})'),
     Case("minimum-inf-text", "numbers", 'compile(\'{"type": "number", "minimum": 1e999}\')'),
     Case("int64-range", "numbers", 'compile({"type": "integer", "minimum": -2**63, "maximum": 2**63 - 1})'),
+    # bounds of 309 digits: valid, and compiled (they were "pattern nested too deeply")
+    Case("minimum-1e308", "numbers", '''
+m = compile({"type": "number", "minimum": 1e308}).matcher()
+full = lambda t: (lambda f: f.consume_bytes(t) and f.is_accepting())(m.fork())
+assert full(b"1e308") and full(b"2" + b"0" * 308) and not full(b"1e307") and not full(b"9" * 308)'''),
+    Case("maximum-minus-1e308", "numbers", '''
+m = compile({"type": "number", "maximum": -1e308}).matcher()
+full = lambda t: (lambda f: f.consume_bytes(t) and f.is_accepting())(m.fork())
+assert full(b"-1e309") and full(b"-1e308") and not full(b"-1e307")'''),
+    Case("number-full-double-range", "numbers", '''
+m = compile({"type": "number", "minimum": -1.7976931348623157e308, "maximum": 1.7976931348623157e308}).matcher()
+full = lambda t: (lambda f: f.consume_bytes(t) and f.is_accepting())(m.fork())
+assert full(b"-1.7976931348623157e308") and full(b"0.5") and not full(b"1.8e308")'''),
+    Case("integer-1e300-range", "numbers", '''
+m = compile({"type": "integer", "minimum": -10**300, "maximum": 10**300}).matcher()
+full = lambda t: (lambda f: f.consume_bytes(t) and f.is_accepting())(m.fork())
+assert full(str(10**300).encode()) and full(b"-7") and not full(str(10**300 + 1).encode())'''),
     # -- files and references --------------------------------------------------------
     Case("lark-import-missing", "files", 'compile(structgen.Lark("%import nothere.WORD\\nstart: WORD"))'),
     Case("lark-import-missing-absolute", "files",
