@@ -1,0 +1,154 @@
+"""Adaptive weighted rejection sampling of one token (Lipkin et al. 2025, "Fast
+Controlled Generation from Language Models with Adaptive Weighted Rejection
+Sampling").
+
+Masking computes, at every step, which of the V tokens the constraint allows.  AWRS
+asks about one token at a time: draw a token from the model's *unconstrained*
+distribution ``p``, check only that token (:meth:`Matcher.accepts`), and on a
+rejection remove it and draw again from what is left.  The accepted token is an exact
+draw from the locally constrained distribution ``p(t) c(t) / Z`` (removing rejected
+tokens never changes the odds between allowed ones).  When the model mostly agrees
+with the constraint, one check replaces a mask.
+
+The same draws estimate the local normaliser ``Z = sum_t p(t) c(t)`` without bias:
+a second round of rejection sampling continues with the first round's rejected
+tokens removed and the accepted one put back, and with ``R1`` the first round's
+rejected mass and ``N`` the rejections of both rounds,
+
+    Z_hat = (1 - p(R1)) / (N + 1),       E[Z_hat] = Z.
+
+SMC (:mod:`.smc`) multiplies the particles' weights by ``Z_hat``: that turns local
+constrained sampling into importance sampling of ``P(text | text in the language)``.
+
+A step is drawn by masking instead (exact token and exact ``Z``) when the caller asks
+(``use_mask``: SMC asks when the particle's previous step needed more than
+``mask_after`` checks).  The decision must not look at this step's own draws: cutting
+a rejection loop short where it runs long would bias the estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["AWRSStep", "awrs_step", "masked_step"]
+
+
+@dataclass
+class AWRSStep:
+    """One token drawn by :func:`awrs_step`.
+
+    ``token``: the token (-1 when the constraint allows no token of positive
+    probability).  ``log_z``: log of the unbiased estimate of the local normaliser
+    (exact when ``masked``).  ``checks``: :meth:`Matcher.accepts` calls made.
+    ``rejections``: tokens refused over both rounds.  ``masked``: the step computed a
+    full mask instead."""
+
+    token: int
+    log_z: float
+    checks: int
+    rejections: int
+    masked: bool
+
+
+class _Remover:
+    """Draws from ``p`` restricted to the tokens not removed, by inverse CDF over a
+    cumulative sum that is rebuilt only when removed tokens hold much of the mass."""
+
+    def __init__(self, p: np.ndarray, rng: np.random.Generator):
+        self.p = p
+        self.rng = rng
+        self.removed: set[int] = set()
+        self.removed_mass = 0.0
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        q = self.p.copy()
+        if self.removed:
+            q[np.fromiter(self.removed, dtype=np.int64)] = 0.0
+        self.cdf = np.cumsum(q)
+        self.built_with = self.removed_mass
+
+    def draw(self) -> int:
+        """A token from the remaining mass; -1 when none is left."""
+        while True:
+            if self.removed_mass - self.built_with > 0.5 * (1.0 - self.built_with):
+                self._rebuild()
+            total = float(self.cdf[-1])
+            if total <= 0.0 or 1.0 - self.removed_mass <= 1e-300:
+                return -1
+            t = int(np.searchsorted(self.cdf, self.rng.random() * total, side="right"))
+            t = min(t, len(self.cdf) - 1)
+            while self.p[t] == 0.0 and t > 0:  # landed on a zero-width entry: take the one it belongs to
+                t -= 1
+            if t not in self.removed:
+                return t
+            # a token removed since the last rebuild: draw again (exact for the restriction)
+
+    def remove(self, t: int) -> None:
+        self.removed.add(t)
+        self.removed_mass += float(self.p[t])
+
+
+
+def masked_step(logp: np.ndarray, matcher, rng: np.random.Generator, bitmask: np.ndarray | None = None) -> AWRSStep:
+    """The token drawn from the full mask: exact draw, exact ``Z``."""
+    g = matcher.grammar
+    row = g.allocate_bitmask() if bitmask is None else bitmask
+    matcher.fill_bitmask(row)
+    v = min(g.vocab_size, logp.shape[0])
+    bits = np.unpackbits(row.view(np.uint8), bitorder="little")[:v].astype(bool)
+    idx = np.flatnonzero(bits)
+    if idx.shape[0] == 0:
+        return AWRSStep(-1, -np.inf, 0, 0, True)
+    lp = logp[idx]
+    top = lp.max()
+    if top == -np.inf:
+        return AWRSStep(-1, -np.inf, 0, 0, True)
+    w = np.exp(lp - top)
+    s = w.sum()
+    t = int(idx[min(int(np.searchsorted(np.cumsum(w), rng.random() * s, side="right")), idx.shape[0] - 1)])
+    return AWRSStep(t, float(top + np.log(s)), 0, 0, True)
+
+
+def awrs_step(logp: np.ndarray, matcher, rng: np.random.Generator, *, use_mask: bool = False,
+              bitmask: np.ndarray | None = None) -> AWRSStep:
+    """Draw the next token of ``matcher``'s text from ``exp(logp)`` (the model's
+    normalised next-token log-probabilities, float64 of the model's width) restricted
+    to what the constraint allows, and estimate the normaliser (see the module).
+
+    ``use_mask``: draw from the full mask instead (exact).  The matcher is not
+    advanced."""
+    if use_mask:
+        return masked_step(logp, matcher, rng, bitmask)
+    p = np.exp(logp - logp.max())
+    p /= p.sum()
+    pool = _Remover(p, rng)
+    known: dict[int, bool] = {}
+    checks = 0
+    token = -1
+    rejected_first = 0.0
+    n_rej = 0
+    for round_ in (1, 2):
+        while True:
+            t = pool.draw()
+            if t < 0:
+                break
+            ok = known.get(t)
+            if ok is None:
+                ok = matcher.accepts(t)
+                known[t] = ok
+                checks += 1
+            if ok:
+                if token < 0:
+                    token = t
+                break
+            n_rej += 1
+            pool.remove(t)
+            if round_ == 1:
+                rejected_first += float(p[t])
+        if token < 0:  # nothing allowed has positive probability
+            return AWRSStep(-1, -np.inf, checks, n_rej, False)
+    z = max(1.0 - rejected_first, 0.0) / (n_rej + 1)
+    return AWRSStep(token, float(np.log(z)) if z > 0 else -np.inf, checks, n_rej, False)

@@ -1,0 +1,184 @@
+"""Sequential Monte Carlo over AWRS proposals: weighted samples of
+``P(text | text in the language)``.
+
+Each of ``n`` particles is a text under construction with its own matcher.  A step
+draws every live particle's next token with :func:`.awrs.awrs_step` (the model's
+distribution restricted to what the constraint allows) and multiplies its weight by
+the step's estimate of the local normaliser ``Z``.  The product of the ``Z`` of a
+text is ``P(text) / q(text)`` for the locally constrained proposal ``q``, so the
+weighted particles target the model's distribution conditioned on the language;
+the estimates being unbiased keeps that true (random-weight importance sampling).
+When the effective sample size ``(sum w)^2 / sum w^2`` falls below
+``ess_threshold * n``, the particles are resampled (systematic resampling): copies of
+the heavy ones replace the light ones, matchers forked, weights reset to their mean.
+
+The model runs once per step for all particles (:class:`.lm.Batch`: one forward
+pass of ``n`` new tokens for a Hugging Face model).  A text ends with EOS; one that
+has not ended after ``max_tokens`` tokens gets weight 0 (the target is the texts of
+at most ``max_tokens`` tokens, EOS not counted).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .awrs import awrs_step
+from .lm import make_batch
+
+__all__ = ["Particle", "SMCResult", "smc"]
+
+
+@dataclass
+class Particle:
+    """One weighted sample: ``tokens`` (EOS excluded), its bytes ``data``,
+    ``log_weight`` (-inf: dead, or unfinished at ``max_tokens``) and ``finished``."""
+
+    tokens: list[int]
+    data: bytes
+    log_weight: float
+    finished: bool
+
+
+@dataclass
+class SMCResult:
+    """Weighted particles and the estimate of the normaliser
+    ``log_normalizer`` = log sum over texts t of the language of P(t EOS).
+
+    ``checks``: :meth:`Matcher.accepts` calls, ``masks``: full masks computed,
+    ``steps``: token draws, ``resamples``: resampling events, ``ess``: the effective
+    sample size before each step.  ``elapsed``: seconds of the whole call,
+    ``constraint_time``: of them, drawing tokens under the constraint (checks, masks,
+    advancing matchers; not the model)."""
+
+    particles: list[Particle]
+    log_normalizer: float
+    checks: int = 0
+    masks: int = 0
+    steps: int = 0
+    resamples: int = 0
+    ess: list[float] = field(default_factory=list)
+    elapsed: float = 0.0
+    constraint_time: float = 0.0
+
+    def posterior(self) -> dict[bytes, float]:
+        """{text bytes: normalised weight} of the finished particles."""
+        lw = np.array([p.log_weight for p in self.particles])
+        if not np.isfinite(lw).any():
+            return {}
+        w = np.exp(lw - lw[np.isfinite(lw)].max())
+        w /= w.sum()
+        out: dict[bytes, float] = {}
+        for p, wi in zip(self.particles, w):
+            if wi > 0:
+                out[p.data] = out.get(p.data, 0.0) + float(wi)
+        return out
+
+
+def _ess(lw: np.ndarray) -> float:
+    if not np.isfinite(lw).any():
+        return 0.0
+    w = np.exp(lw - lw[np.isfinite(lw)].max())
+    return float(w.sum() ** 2 / (w * w).sum())
+
+
+def _logmeanexp(lw: np.ndarray) -> float:
+    if not np.isfinite(lw).any():
+        return -np.inf
+    top = lw[np.isfinite(lw)].max()
+    return float(top + np.log(np.exp(lw - top).mean()))
+
+
+def _systematic(lw: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    w = np.exp(lw - lw[np.isfinite(lw)].max())
+    cdf = np.cumsum(w / w.sum())
+    n = lw.shape[0]
+    u = (rng.random() + np.arange(n)) / n
+    return np.minimum(np.searchsorted(cdf, u, side="right"), n - 1)
+
+
+def smc(lm: Any, grammar: Any, n_particles: int, *, max_tokens: int, ess_threshold: float = 0.5,
+        mask_after: int = 16, seed: int = 0) -> SMCResult:
+    """Run SMC with AWRS proposals (see the module).
+
+    ``lm``: a :class:`.lm.LanguageModel` (or :class:`.lm.HFModel`); ``grammar``: a
+    compiled :class:`structgen.Grammar` of the same vocabulary.  ``mask_after``: a
+    particle whose last step needed more than this many checks draws its next step
+    from the full mask (0: always mask; a large number: never).  Deterministic for a
+    given ``seed``."""
+    if isinstance(n_particles, bool) or not isinstance(n_particles, int) or n_particles < 1:
+        raise ValueError(f"n_particles must be a positive int, got {n_particles!r}")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        raise ValueError(f"max_tokens must be a positive int, got {max_tokens!r}")
+    if not 0.0 <= ess_threshold <= 1.0:
+        raise ValueError(f"ess_threshold must be in [0, 1], got {ess_threshold!r}")
+    t_start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    n = n_particles
+    matchers = [grammar.matcher() for _ in range(n)]
+    tokens: list[list[int]] = [[] for _ in range(n)]
+    lw = np.zeros(n)
+    done = np.zeros(n, dtype=bool)
+    last_checks = np.zeros(n, dtype=np.int64)
+    batch = make_batch(lm, n)
+    eos = set(int(e) for e in grammar.eos_ids)
+    fill = int(grammar.eos_ids[0])
+    bitmask = grammar.allocate_bitmask()
+    res = SMCResult([], 0.0)
+    log_z = 0.0
+    for step in range(max_tokens + 1):
+        live = ~done & np.isfinite(lw)
+        if not live.any():
+            break
+        res.ess.append(_ess(lw))
+        if step and res.ess[-1] < ess_threshold * n:
+            log_z += _logmeanexp(lw)
+            idx = _systematic(lw, rng)
+            matchers = [matchers[i].fork() for i in idx]
+            tokens = [list(tokens[i]) for i in idx]
+            done, last_checks = done[idx], last_checks[idx]
+            batch.select(idx)
+            lw = np.zeros(n)
+            res.resamples += 1
+            live = ~done
+        logp = batch.logprobs()
+        t0 = time.perf_counter()
+        chosen = np.full(n, fill, dtype=np.int64)
+        for i in np.flatnonzero(live):
+            m = matchers[i]
+            if step == max_tokens:  # only EOS may come now
+                e = np.array(sorted(eos))
+                lp = logp[i, e[e < logp.shape[1]]]
+                ok = m.is_accepting() and lp.shape[0] and lp.max() > -np.inf
+                lw[i] += float(np.logaddexp.reduce(lp)) if ok else -np.inf
+                done[i] = True
+                continue
+            s = awrs_step(logp[i], m, rng, use_mask=mask_after == 0 or bool(last_checks[i] > mask_after),
+                          bitmask=bitmask)
+            res.checks += s.checks
+            res.masks += s.masked
+            res.steps += 1
+            last_checks[i] = s.checks if not s.masked else 0
+            lw[i] += s.log_z
+            if s.token < 0:
+                done[i] = True
+                continue
+            chosen[i] = s.token
+            if s.token in eos:
+                done[i] = True
+            else:
+                assert m.advance(s.token)
+                tokens[i].append(s.token)
+        res.constraint_time += time.perf_counter() - t0
+        if step < max_tokens and (~done & np.isfinite(lw)).any():
+            batch.append(chosen)
+    log_z += _logmeanexp(lw)
+    vocab = grammar.vocab
+    res.particles = [Particle(t, vocab.decode_bytes(t), float(w), bool(d and np.isfinite(w)))
+                     for t, w, d in zip(tokens, lw, done)]
+    res.log_normalizer = log_z
+    res.elapsed = time.perf_counter() - t_start
+    return res
