@@ -30,6 +30,9 @@ _LAZY = {
     "GenerationResult": ("structgen.decoders.common", "GenerationResult"),
     "IncompleteGenerationError": ("structgen.decoders.common", "IncompleteGenerationError"),
     "LogitsProcessor": ("structgen.hf", "LogitsProcessor"),
+    "ASAp": ("structgen.decoders.asap", "ASAp"),
+    "sample_smc": ("structgen.decoders.smc", "sample_smc"),
+    "smc": ("structgen.decoders.smc", "smc"),
 }
 
 
@@ -58,6 +61,9 @@ __all__ = [
     "GenerationResult",
     "IncompleteGenerationError",
     "LogitsProcessor",
+    "ASAp",
+    "smc",
+    "sample_smc",
     "builtin_grammar",
     "fill_bitmasks",
     "fill_tree_bitmasks",

@@ -29,10 +29,11 @@ def _grammar():
     return structgen.compile(LANG, V)
 
 
-@pytest.mark.parametrize("prefix", [b"", b"b", b"a", b"cbc"])
+@pytest.mark.parametrize("prefix", [b"", b"b", b"a"])
 def test_awrs_normaliser_estimate_is_unbiased(prefix: bytes) -> None:
-    """20,000 draws: the mean of Z_hat is within 3 standard errors of the exact Z, and
-    the tokens follow the masked distribution."""
+    """20,000 draws where the text may not end (there AWRS masks): the mean of Z_hat is
+    within 3 standard errors of the exact Z, and the tokens follow the masked
+    distribution."""
     g = _grammar()
     m = g.matcher()
     assert m.consume_bytes(prefix)
@@ -72,7 +73,7 @@ def test_smc_weighted_particles_match_the_exact_distribution(seed: int, mask_aft
     assert tv(r.posterior(), exact) < 0.02
     assert r.log_normalizer == pytest.approx(np.log(z), abs=0.05)
     assert (r.resamples > 0) == (ess > 0)  # forked matchers and reordered contexts were exercised
-    assert (r.masks == 0) if mask_after else (r.checks == 0)
+    assert (r.checks > 0) if mask_after else (r.checks == 0)
     for p in r.particles[:100]:
         assert p.finished and g.matcher().consume_bytes(p.data)
 
@@ -186,8 +187,23 @@ def test_asap_with_a_hugging_face_model() -> None:
     from .test_sampling_exact import toy
 
     model, tok = toy()
-    a = ASAp(model, tok, LANG, max_tokens=6, seed=0)
+    a = structgen.ASAp(model, tok, LANG, max_tokens=6, seed=0)
     out = a.sample("c", 4)
     g = structgen.compile(LANG, structgen.api.as_vocabulary(tok))
     assert all(s.finished and g.matcher().consume_bytes(s.data) for s in out)
     assert a.efg("c") < 1.0 and a.efg("b") == 1.0  # one trie per prompt
+    with pytest.raises(ValueError, match="one prompt"):
+        a.sample(["a", "b"], 1)
+
+
+def test_sample_smc_with_a_hugging_face_model() -> None:
+    from .test_sampling_exact import toy
+
+    model, tok = toy()
+    r = structgen.sample_smc(model, tok, "c", regex="(ab|ba|c)(a|bc){0,2}", n_particles=8, max_tokens=6, seed=0)
+    g = structgen.compile(LANG, structgen.api.as_vocabulary(tok))
+    assert len(r.particles) == 8 and r.elapsed >= r.constraint_time > 0
+    assert all(g.matcher().consume_bytes(p.data) for p in r.particles if p.finished)
+    assert abs(sum(r.posterior().values()) - 1) < 1e-9
+    with pytest.raises(ValueError, match="one prompt"):
+        structgen.sample_smc(model, tok, ["a", "b"], regex="a", n_particles=2, max_tokens=2)

@@ -2,6 +2,8 @@
 
 * :mod:`.autoregressive` -- :func:`generate`, batched constrained decoding with any
   Hugging Face causal LM (jump-forward, the token budget);
+* :mod:`.asap` -- :class:`~.asap.ASAp`, grammar-aligned sampling: samples that
+  converge to ``P(text | text in the language)`` as an EFG trie fills;
 * :mod:`.smc` -- :func:`~.smc.smc`, sequential Monte Carlo whose weighted particles
   target ``P(text | text in the language)``, over :mod:`.awrs` proposals (adaptive
   weighted rejection sampling: one constraint check per draw instead of a mask, and

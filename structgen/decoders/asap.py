@@ -96,7 +96,9 @@ class ASAp:
             return tuple(int(t) for t in prompt)
         from .common import encode_prompts
 
-        ids, _ = encode_prompts(self.tokenizer, prompt)
+        ids, batched = encode_prompts(self.tokenizer, prompt)
+        if batched:
+            raise ValueError("ASAp.sample takes one prompt (a str, chat messages, or token ids)")
         return tuple(ids[0])
 
     def _lm(self, key: tuple[int, ...]):

@@ -22,8 +22,10 @@ constrained sampling into importance sampling of ``P(text | text in the language
 
 A step is drawn by masking instead (exact token and exact ``Z``) when the caller asks
 (``use_mask``: SMC asks when the particle's previous step needed more than
-``mask_after`` checks).  The decision must not look at this step's own draws: cutting
-a rejection loop short where it runs long would bias the estimate.
+``mask_after`` checks), and when the text may end here: the model often wants to go
+on where the constraint allows little but EOS (a regex matched in full), and every
+token it prefers would be a rejection.  The decision must not look at this step's own
+draws: cutting a rejection loop short where it runs long would bias the estimate.
 """
 
 from __future__ import annotations
@@ -53,43 +55,49 @@ class AWRSStep:
 
 
 class _Remover:
-    """Draws from ``p`` restricted to the tokens not removed, by inverse CDF over a
-    cumulative sum that is rebuilt only when removed tokens hold much of the mass."""
+    """Draws from ``p`` restricted to the tokens not removed, by inverse CDF in two
+    levels: blocks of 256 tokens, then a token within the drawn block.  Setting up
+    costs one pass over ``p`` (the block sums); a draw or a removal costs a block's
+    width, not the vocabulary's."""
+
+    B = 256
 
     def __init__(self, p: np.ndarray, rng: np.random.Generator):
         self.p = p
         self.rng = rng
-        self.removed: set[int] = set()
-        self.removed_mass = 0.0
-        self._rebuild()
-
-    def _rebuild(self) -> None:
-        q = self.p.copy()
-        if self.removed:
-            q[np.fromiter(self.removed, dtype=np.int64)] = 0.0
-        self.cdf = np.cumsum(q)
-        self.built_with = self.removed_mass
+        self.blocks = np.add.reduceat(p, np.arange(0, p.shape[0], self.B), dtype=np.float64)
+        self.cum = np.cumsum(self.blocks)
+        self.removed: dict[int, list[int]] = {}
 
     def draw(self) -> int:
         """A token from the remaining mass; -1 when none is left."""
-        while True:
-            if self.removed_mass - self.built_with > 0.5 * (1.0 - self.built_with):
-                self._rebuild()
-            total = float(self.cdf[-1])
-            if total <= 0.0 or 1.0 - self.removed_mass <= 1e-300:
-                return -1
-            t = int(np.searchsorted(self.cdf, self.rng.random() * total, side="right"))
-            t = min(t, len(self.cdf) - 1)
-            while self.p[t] == 0.0 and t > 0:  # landed on a zero-width entry: take the one it belongs to
-                t -= 1
-            if t not in self.removed:
-                return t
-            # a token removed since the last rebuild: draw again (exact for the restriction)
+        total = float(self.cum[-1])
+        if not total > 0.0:
+            return -1
+        u = self.rng.random() * total
+        b = min(int(np.searchsorted(self.cum, u, side="right")), self.cum.shape[0] - 1)
+        while self.blocks[b] <= 0.0 and b > 0:  # rounding at a block edge
+            b -= 1
+        lo = b * self.B
+        q = self.p[lo:lo + self.B].astype(np.float64)
+        for t in self.removed.get(b, ()):
+            q[t - lo] = 0.0
+        c = np.cumsum(q)
+        if not c[-1] > 0.0:
+            return -1
+        i = min(int(np.searchsorted(c, self.rng.random() * c[-1], side="right")), c.shape[0] - 1)
+        while q[i] <= 0.0 and i > 0:
+            i -= 1
+        return lo + i
 
     def remove(self, t: int) -> None:
-        self.removed.add(t)
-        self.removed_mass += float(self.p[t])
-
+        b = t // self.B
+        self.removed.setdefault(b, []).append(t)
+        lo = b * self.B
+        rest = self.p[lo:lo + self.B].astype(np.float64)
+        rest[[x - lo for x in self.removed[b]]] = 0.0
+        self.blocks[b] = max(float(rest.sum()), 0.0)
+        self.cum = np.cumsum(self.blocks)
 
 
 def masked_step(logp: np.ndarray, matcher, rng: np.random.Generator, bitmask: np.ndarray | None = None) -> AWRSStep:
@@ -115,15 +123,15 @@ def masked_step(logp: np.ndarray, matcher, rng: np.random.Generator, bitmask: np
 def awrs_step(logp: np.ndarray, matcher, rng: np.random.Generator, *, use_mask: bool = False,
               bitmask: np.ndarray | None = None) -> AWRSStep:
     """Draw the next token of ``matcher``'s text from ``exp(logp)`` (the model's
-    normalised next-token log-probabilities, float64 of the model's width) restricted
+    normalised next-token log-probabilities, one per token of the model's width) restricted
     to what the constraint allows, and estimate the normaliser (see the module).
 
-    ``use_mask``: draw from the full mask instead (exact).  The matcher is not
-    advanced."""
-    if use_mask:
+    ``use_mask``: draw from the full mask instead (exact), as also where the text may
+    end.  The matcher is not advanced."""
+    if use_mask or matcher.is_accepting():
         return masked_step(logp, matcher, rng, bitmask)
     p = np.exp(logp - logp.max())
-    p /= p.sum()
+    p /= p.sum(dtype=np.float64)
     pool = _Remover(p, rng)
     known: dict[int, bool] = {}
     checks = 0

@@ -5,7 +5,7 @@ contexts, not a logits processor in a generation loop.  Two kinds of source give
 them:
 
 * a :class:`LanguageModel`: anything with ``vocab_size`` and
-  ``next_logprobs(contexts) -> float64[len(contexts), vocab_size]`` (normalised
+  ``next_logprobs(contexts) -> float[len(contexts), vocab_size]`` (normalised
   log-probabilities of the token after each context, a list of token ids).
   :class:`ToyLM` is one over a small vocabulary, used where the exact distribution
   must be enumerable (tests, ``benchmarks/aligned_exact.py``);
@@ -32,7 +32,7 @@ class LanguageModel(Protocol):
     vocab_size: int
 
     def next_logprobs(self, contexts: Sequence[Sequence[int]]) -> np.ndarray:
-        """float64 (len(contexts), vocab_size): log P(next token | context)."""
+        """float (len(contexts), vocab_size): log P(next token | context)."""
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
@@ -95,8 +95,10 @@ class HFModel:
         self.vocab_size = int(out.logits.shape[-1])
 
     def _logprobs(self, logits: Any) -> np.ndarray:
+        """float32 log-probabilities (a float64 pass over a 49k vocabulary costs a few
+        times as much, and the decoders only sample from them)."""
         torch = self._torch
-        return torch.log_softmax(logits.double() / self.temperature, dim=-1).cpu().numpy()
+        return torch.log_softmax(logits.float() / self.temperature, dim=-1).cpu().numpy()
 
     def next_logprobs(self, contexts: Sequence[Sequence[int]]) -> np.ndarray:
         torch = self._torch
@@ -151,6 +153,12 @@ class Batch:
         self.contexts = [list(self.contexts[int(i)]) for i in idx]
 
 
+def _cache_of(out: Any) -> Any:
+    """The KV cache a forward pass returned (``cache`` in transformers 5.2x,
+    ``past_key_values`` before)."""
+    return out.get("cache") if out.get("cache") is not None else out.get("past_key_values")
+
+
 def make_batch(lm: Any, n: int) -> Batch:
     """The lock-step view of ``lm`` (cached for an :class:`HFModel`)."""
     return lm.batch(n) if hasattr(lm, "batch") else Batch(lm, n)
@@ -169,7 +177,7 @@ class _HFBatch(Batch):
         self._cache_name, _ = forward_kwargs(hf.model)
         with torch.no_grad():
             out = hf.model(torch.tensor([hf.prompt] * n, device=hf.device), use_cache=True)
-        self._cache = out.past_key_values
+        self._cache = _cache_of(out)
         self._next = hf._logprobs(out.logits[:, -1])
 
     def logprobs(self) -> np.ndarray:
@@ -181,7 +189,7 @@ class _HFBatch(Batch):
         ids = torch.tensor([[int(t)] for t in tokens], device=self.hf.device)
         with torch.no_grad():
             out = self.hf.model(ids, use_cache=True, **{self._cache_name: self._cache})
-        self._cache = out.past_key_values
+        self._cache = _cache_of(out)
         self._next = self.hf._logprobs(out.logits[:, -1])
 
     def select(self, idx: Sequence[int]) -> None:

@@ -29,7 +29,7 @@ import numpy as np
 from .awrs import awrs_step
 from .lm import make_batch
 
-__all__ = ["Particle", "SMCResult", "smc"]
+__all__ = ["Particle", "SMCResult", "smc", "sample_smc"]
 
 
 @dataclass
@@ -182,3 +182,24 @@ def smc(lm: Any, grammar: Any, n_particles: int, *, max_tokens: int, ess_thresho
     res.log_normalizer = log_z
     res.elapsed = time.perf_counter() - t_start
     return res
+
+
+def sample_smc(model: Any, tokenizer: Any, prompt: Any, constraint: Any = None, *, n_particles: int = 8,
+               max_tokens: int = 256, temperature: float = 1.0, ess_threshold: float = 0.5, mask_after: int = 16,
+               seed: int = 0, **constraint_kw: Any) -> SMCResult:
+    """:func:`smc` with a Hugging Face ``model`` and ``tokenizer``: ``prompt`` (a str,
+    or chat messages) and the constraint as :func:`structgen.generate` takes it
+    (positional, or ``schema=``/``regex=``/``grammar=``).  Returns the weighted
+    particles; ``max(result.particles, key=lambda p: p.log_weight)`` is the single
+    most credible one, and :meth:`SMCResult.posterior` the distribution over texts."""
+    from ..api import as_constraint, as_vocabulary, compile as sg_compile
+    from .common import encode_prompts
+    from .lm import HFModel
+
+    vocab = as_vocabulary(tokenizer)
+    grammar = sg_compile(as_constraint(constraint, **constraint_kw), vocab)
+    ids, batched = encode_prompts(tokenizer, prompt)
+    if batched:
+        raise ValueError("sample_smc takes one prompt (its particles are the batch)")
+    return smc(HFModel(model, ids[0], temperature=temperature), grammar, n_particles, max_tokens=max_tokens,
+               ess_threshold=ess_threshold, mask_after=mask_after, seed=seed)
