@@ -207,3 +207,10 @@ def test_sample_smc_with_a_hugging_face_model() -> None:
     assert abs(sum(r.posterior().values()) - 1) < 1e-9
     with pytest.raises(ValueError, match="one prompt"):
         structgen.sample_smc(model, tok, ["a", "b"], regex="a", n_particles=2, max_tokens=2)
+
+
+def test_asap_refuses_a_file_it_did_not_write(tmp_path) -> None:
+    path = tmp_path / "other.npz"
+    np.savez(path, a=np.zeros(3))
+    with pytest.raises(ValueError, match="not a trie written by ASAp.save"):
+        ASAp(ToyLM(7), V, LANG, max_tokens=6).load(path)

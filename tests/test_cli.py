@@ -141,3 +141,10 @@ def test_entry_point_runs():
                           cwd=ROOT, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "usage: structgen" in proc.stdout
+
+
+def test_python_dash_m_runs_the_command_line() -> None:
+    r = subprocess.run([sys.executable, "-m", "structgen", "validate", "--regex", "("], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "FAIL" in r.stdout and "missing )" in r.stdout

@@ -134,6 +134,14 @@ PERSON = {
 }
 
 
+def test_required_must_be_an_array() -> None:
+    for bad in ("a", 3, {"a": 1}):
+        with pytest.raises(CompileError, match="required must be an array"):
+            compile_bytes({"type": "object", "required": bad})
+    # draft 3's per-property flag is not this dialect's keyword: ignored, with a note
+    check({"type": "object", "properties": {"a": {"required": True}}}, [{}, {"a": 1}])
+
+
 def test_object_required_and_additional() -> None:
     check(PERSON, [{"name": "a"}, {"name": "a", "age": 3}, {"name": "a", "extra": [1, {}]},
                    {"name": "b", "age": 2, "tags": [], "x": 1, "y": None}],

@@ -154,7 +154,8 @@ class ASAp:
             if t in eos:
                 finished = True
                 break
-            assert m.advance(t)
+            if not m.advance(t):  # the token came from the mask: a refusal here is a bug
+                raise RuntimeError(f"the matcher refused token {t} that its mask allowed")
             tokens.append(t)
             child = node.kids.get(t)
             if child is None:
@@ -208,6 +209,10 @@ class ASAp:
         vocabulary, ``max_tokens`` and temperature: a mismatch of the last four is a
         ``ValueError``); they replace this sampler's.  Returns ``self``."""
         with np.load(path) as z:
+            missing = {"parent", "token", "off", "toks", "p", "theta", "roots", "prompt_off", "prompts",
+                       "fingerprint", "meta"} - set(z.files)
+            if missing:
+                raise ValueError(f"{path}: not a trie written by ASAp.save (no {', '.join(sorted(missing))})")
             if str(z["fingerprint"]) != self._fingerprint():
                 raise ValueError(f"{path}: the trie was saved for another constraint or vocabulary")
             if int(z["meta"][0]) != self.max_tokens or float(z["meta"][1]) != self.temperature:

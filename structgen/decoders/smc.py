@@ -170,7 +170,8 @@ def smc(lm: Any, grammar: Any, n_particles: int, *, max_tokens: int, ess_thresho
             if s.token in eos:
                 done[i] = True
             else:
-                assert m.advance(s.token)
+                if not m.advance(s.token):  # accepts() said yes: a refusal here is a bug
+                    raise RuntimeError(f"the matcher refused token {s.token} after accepting it")
                 tokens[i].append(s.token)
         res.constraint_time += time.perf_counter() - t0
         if step < max_tokens and (~done & np.isfinite(lw)).any():

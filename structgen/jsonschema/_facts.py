@@ -435,6 +435,11 @@ class Parser:
                     if not all(isinstance(k, str) for k in v):
                         raise CompileError("required must list strings", where=kp)
                     f["required"] = tuple(dict.fromkeys(v))
+                elif isinstance(v, bool):  # draft 3's per-property flag: not this dialect's keyword
+                    ctx.note(f"required: {str(v).lower()} (draft 3's form) ignored: list required names in the "
+                             f"parent object's required array", kp)
+                else:
+                    raise CompileError(f"required must be an array of property names, not {v!r}", where=kp)
             elif kw == "minProperties":
                 f["min_props"] = _nonneg_int(v, kw, kp)
             elif kw == "maxProperties":

@@ -263,3 +263,92 @@ compile(structgen.Lark("start: " + " | ".join(f"r{i}" for i in range(5000)) + "\
     Case("lark-template-expanding", "hang", '''
 compile(structgen.Lark('start: t{"a"}\\nt{x}: x | t{w{x}}\\nw{y}: "(" y ")"\\n'))'''),
 ]
+
+
+# a tiny random model over the shipped GPT-2 tokenizer, and generate() with small defaults
+_GEN = '''
+from structgen.models import bundled_tokenizer, tiny_random_model
+tok = bundled_tokenizer("gpt2"); model = tiny_random_model(tok, seed=0)
+def gen(prompt="hi", **kw):
+    return structgen.generate(model, tok, prompt, **{"max_tokens": 4, **kw})
+'''
+
+
+def _cli(*args: str, expect: str = "") -> str:
+    """The command line run as a user would (``python -m structgen``); it must exit
+    non-zero with a message (``expect`` in its output) and no traceback."""
+    return f'''
+import subprocess, sys
+r = subprocess.run([sys.executable, "-m", "structgen", *{list(args)!r}], capture_output=True, text=True, timeout=60)
+assert r.returncode != 0, "exit 0"
+out = r.stdout + r.stderr
+assert "Traceback" not in out, out[-300:]
+assert {expect!r} in out.lower(), out[-300:]'''
+
+
+CASES += [
+    # -- decoding misuse: generate(), the logits processor, SMC, ASAp ---------------
+    Case("generate-max-tokens-zero", "decoding misuse", _GEN + 'gen(regex="a+", max_tokens=0)', fast=False),
+    Case("generate-temperature-negative", "decoding misuse", _GEN + 'gen(regex="a+", temperature=-1)', fast=False),
+    Case("generate-temperature-nan", "decoding misuse", _GEN + 'gen(regex="a+", temperature=float("nan"))',
+         fast=False),
+    Case("generate-top-p-zero", "decoding misuse", _GEN + 'gen(regex="a+", top_p=0)', fast=False),
+    Case("generate-top-k-negative", "decoding misuse", _GEN + 'gen(regex="a+", top_k=-2)', fast=False),
+    Case("generate-empty-prompt", "decoding misuse", _GEN + 'gen(prompt="", regex="a+")', fast=False),
+    Case("generate-none-prompt", "decoding misuse", _GEN + 'gen(prompt=None, regex="a+")', fast=False),
+    Case("generate-two-constraints", "decoding misuse", _GEN + 'gen(regex="a", schema={"type": "string"})',
+         fast=False),
+    Case("generate-constraint-float", "decoding misuse", _GEN + 'gen(schema=3.5)', fast=False),
+    Case("generate-bad-draft", "decoding misuse", _GEN + 'gen(regex="a+", draft="bogus")', fast=False),
+    Case("generate-speculate-k-negative", "decoding misuse", _GEN + 'gen(regex="a+", draft="ngram", speculate_k=-1)',
+         fast=False),
+    Case("generate-impossible-budget", "decoding misuse", _GEN + '''
+r = gen(regex="a{50}", max_tokens=3)
+assert not r.finished and r.stop_reason == "length"'''),
+    Case("generate-empty-language", "decoding misuse", _GEN + 'gen(schema={"type": "string", "minLength": 5, '
+         '"maxLength": 2})', fast=False),
+    Case("processor-wrong-scores-shape", "decoding misuse", _GEN + '''
+import torch
+p = structgen.LogitsProcessor(structgen.Regex("a+"), tok)
+p(torch.tensor([[1, 2]]), torch.zeros(1, 7))''', fast=False),
+    Case("processor-batch-changes", "decoding misuse", _GEN + '''
+import torch
+p = structgen.LogitsProcessor(structgen.Regex("a+"), tok)
+V = model.config.vocab_size
+p(torch.tensor([[1, 2]]), torch.zeros(1, V))
+p(torch.tensor([[1, 2, 3], [1, 2, 3], [4, 5, 6]]), torch.zeros(3, V))''', fast=False),
+    Case("smc-zero-particles", "decoding misuse", _GEN + 'structgen.sample_smc(model, tok, "hi", regex="a", '
+         'n_particles=0)', fast=False),
+    Case("smc-two-prompts", "decoding misuse", _GEN + 'structgen.sample_smc(model, tok, ["a", "b"], regex="a")',
+         fast=False),
+    Case("asap-zero-samples", "decoding misuse", _GEN + 'structgen.ASAp(model, tok, structgen.Regex("a+"))'
+         '.sample("hi", 0)', fast=False),
+    Case("asap-temperature-zero", "decoding misuse", _GEN + 'structgen.ASAp(model, tok, structgen.Regex("a+"), '
+         'temperature=0).sample("hi", 1)', fast=False),
+    Case("asap-load-foreign-file", "decoding misuse", _GEN + '''
+import numpy as np, tempfile, os
+path = os.path.join(tempfile.mkdtemp(), "x.npz"); np.savez(path, a=np.zeros(3))
+structgen.ASAp(model, tok, structgen.Regex("a+")).load(path)''', fast=False),
+    # -- the command line -----------------------------------------------------------
+    Case("cli-no-constraint", "cli", _cli("validate", expect="at least one constraint"), fast=False),
+    Case("cli-missing-schema-file", "cli", _cli("validate", "--schema", "/nonexistent.json", expect="not found"),
+         fast=False),
+    Case("cli-invalid-regex", "cli", _cli("validate", "--regex", "(", expect="missing )"), fast=False),
+    Case("cli-generate-no-prompt", "cli", _cli("generate", "--regex", "a+", expect="--prompt"), fast=False),
+    Case("cli-unknown-command", "cli", _cli("frobnicate", expect="invalid choice"), fast=False),
+    # -- extreme keyword values -----------------------------------------------------
+    Case("minLength-huge", "size", 'compile({"type": "string", "minLength": 10**12})'),
+    Case("maxItems-negative", "schema keywords", 'compile({"type": "array", "maxItems": -1})'),
+    Case("minItems-float", "schema keywords", 'compile({"type": "array", "minItems": 2.5})'),
+    Case("type-misspelled", "schema keywords", 'compile({"type": "strng"})'),
+    Case("enum-empty", "schema keywords", 'compile({"enum": []})'),
+    Case("required-not-a-list", "schema keywords", 'compile({"type": "object", "required": "a"})'),
+    Case("pattern-lookbehind", "schema keywords", 'compile({"type": "string", "pattern": "(?<=a)b"})'),
+    Case("pattern-backreference", "schema keywords", 'compile({"type": "string", "pattern": "(a)\\\\1"})'),
+    Case("format-unknown", "schema keywords", '''
+g = compile({"type": "string", "format": "no-such-format"})
+assert g.matcher().consume_bytes(b'"anything"')'''),
+    Case("multipleOf-negative", "schema keywords", 'compile({"type": "number", "multipleOf": -2})'),
+    Case("minimum-string", "schema keywords", 'compile({"type": "number", "minimum": "5"})'),
+    Case("ref-to-missing-def", "references", 'compile({"$ref": "#/$defs/missing"})'),
+]
