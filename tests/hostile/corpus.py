@@ -304,7 +304,7 @@ CASES += [
          fast=False),
     Case("generate-impossible-budget", "decoding misuse", _GEN + '''
 r = gen(regex="a{50}", max_tokens=3)
-assert not r.finished and r.stop_reason == "length"'''),
+assert not r.finished and r.stop_reason == "length"''', fast=False),
     Case("generate-empty-language", "decoding misuse", _GEN + 'gen(schema={"type": "string", "minLength": 5, '
          '"maxLength": 2})', fast=False),
     Case("processor-wrong-scores-shape", "decoding misuse", _GEN + '''

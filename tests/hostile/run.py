@@ -41,8 +41,11 @@ print("\n@@HOSTILE@@" + json.dumps(out))
 '''
 
 
-def run_case(case: Case, timeout: float = 20.0, mem_gib: float = 6.0) -> dict:
-    """One case in a fresh interpreter: ``{"name", "category", "outcome", "detail", "seconds"}``."""
+def run_case(case: Case, timeout: float = 20.0, mem_gib: float = 6.0, *, prelude: str = PRELUDE,
+             child: str = _CHILD) -> dict:
+    """One case in a fresh interpreter: ``{"name", "category", "outcome", "detail", "seconds"}``.
+    ``prelude``/``child``: what runs before the case and how its end is classified
+    (another engine's harness passes its own)."""
     def limits() -> None:
         if mem_gib > 0:
             cap = int(mem_gib * (1 << 30))
@@ -51,7 +54,7 @@ def run_case(case: Case, timeout: float = 20.0, mem_gib: float = 6.0) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run([sys.executable, "-c", _CHILD], input=PRELUDE + case.code, capture_output=True,
+        proc = subprocess.run([sys.executable, "-c", child], input=prelude + case.code, capture_output=True,
                               text=True, timeout=timeout, preexec_fn=limits, env=env, cwd=str(ROOT))
     except subprocess.TimeoutExpired:
         return {"name": case.name, "category": case.category, "outcome": "hang",
