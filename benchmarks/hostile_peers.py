@@ -18,15 +18,13 @@ and each case where the two differ.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.hostile.corpus import CASES  # noqa: E402
-from tests.hostile.run import OUTCOMES, run_case  # noqa: E402
+from tests.hostile.run import OUTCOMES, parse_args, run_case  # noqa: E402
 
 PRELUDE_LLG = r'''
 import json, types
@@ -119,15 +117,8 @@ API_CATEGORIES = {"matcher misuse", "decoding misuse", "cli"}
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--all", action="store_true", help="also the slow cases")
-    ap.add_argument("--timeout", type=float, default=20.0)
-    ap.add_argument("--mem-gib", type=float, default=6.0)
-    ap.add_argument("--only", default="", help="comma-separated case names")
-    args = ap.parse_args(argv)
-    only = set(filter(None, args.only.split(",")))
-    cases = [c for c in CASES if (args.all or c.fast) and (not only or c.name in only)
-             and c.category not in API_CATEGORIES]
+    args, cases = parse_args(argv, __doc__)
+    cases = [c for c in cases if c.category not in API_CATEGORIES]
     rows = []
     for c in cases:
         peer = run_case(c, args.timeout, args.mem_gib, prelude=PRELUDE_LLG, child=CHILD_LLG)

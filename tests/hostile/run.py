@@ -69,16 +69,23 @@ def run_case(case: Case, timeout: float = 20.0, mem_gib: float = 6.0, *, prelude
     return {"name": case.name, "category": case.category, "detail": "", **out, "seconds": round(dt, 2)}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv: list[str] | None, doc: str | None, extra=()) -> tuple[argparse.Namespace, list[Case]]:
+    """The runners' common options (``--all --timeout --mem-gib --only`` and ``extra``
+    flag names taking a string) and the cases they select."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--all", action="store_true", help="also the slow cases")
     ap.add_argument("--timeout", type=float, default=20.0)
     ap.add_argument("--mem-gib", type=float, default=6.0)
     ap.add_argument("--only", default="", help="comma-separated case names")
-    ap.add_argument("--json", default="")
+    for flag in extra:
+        ap.add_argument(flag, default="")
     args = ap.parse_args(argv)
     only = set(filter(None, args.only.split(",")))
-    cases = [c for c in CASES if (args.all or c.fast) and (not only or c.name in only)]
+    return args, [c for c in CASES if (args.all or c.fast) and (not only or c.name in only)]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args, cases = parse_args(argv, __doc__, extra=("--json",))
     rows = []
     for c in cases:
         r = run_case(c, args.timeout, args.mem_gib)
