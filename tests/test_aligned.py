@@ -153,7 +153,6 @@ def test_asap_converges_to_the_conditional_while_masking_stays_biased(seed: int)
 
 
 def test_asap_save_and_load(tmp_path) -> None:
-    g = _grammar()
     lm = ToyLM(7, seed=1, sharpness=2.0)
     a = ASAp(lm, V, LANG, max_tokens=6, seed=0)
     a.sample(None, 40)
@@ -169,7 +168,6 @@ def test_asap_save_and_load(tmp_path) -> None:
         ASAp(lm, V, structgen.Regex("(ab|ba)c?"), max_tokens=6).load(path)
     with pytest.raises(ValueError, match="max_tokens"):
         ASAp(lm, V, LANG, max_tokens=5).load(path)
-    assert g.vocab_size == 7
 
 
 def test_asap_arguments() -> None:

@@ -86,7 +86,7 @@ class ASAp:
     def _prompt_key(self, prompt: Any) -> tuple[int, ...]:
         from .lm import LanguageModel
 
-        if isinstance(self.model, LanguageModel) and not hasattr(self.model, "forward"):
+        if isinstance(self.model, LanguageModel):
             if prompt not in (None, "", ()):
                 raise ValueError("a LanguageModel has no prompt: call sample(None, n)")
             return ()

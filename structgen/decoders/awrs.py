@@ -100,28 +100,21 @@ class _Remover:
         self.cum = np.cumsum(self.blocks)
 
 
-def masked_step(logp: np.ndarray, matcher, rng: np.random.Generator, bitmask: np.ndarray | None = None) -> AWRSStep:
+def masked_step(logp: np.ndarray, matcher, rng: np.random.Generator) -> AWRSStep:
     """The token drawn from the full mask: exact draw, exact ``Z``."""
-    g = matcher.grammar
-    row = g.allocate_bitmask() if bitmask is None else bitmask
-    matcher.fill_bitmask(row)
-    v = min(g.vocab_size, logp.shape[0])
-    bits = np.unpackbits(row.view(np.uint8), bitorder="little")[:v].astype(bool)
-    idx = np.flatnonzero(bits)
-    if idx.shape[0] == 0:
-        return AWRSStep(-1, -np.inf, 0, 0, True)
+    idx = matcher.allowed_tokens()
+    idx = idx[idx < logp.shape[0]]
     lp = logp[idx]
-    top = lp.max()
-    if top == -np.inf:
+    if idx.shape[0] == 0 or lp.max() == -np.inf:
         return AWRSStep(-1, -np.inf, 0, 0, True)
+    top = lp.max()
     w = np.exp(lp - top)
     s = w.sum()
     t = int(idx[min(int(np.searchsorted(np.cumsum(w), rng.random() * s, side="right")), idx.shape[0] - 1)])
     return AWRSStep(t, float(top + np.log(s)), 0, 0, True)
 
 
-def awrs_step(logp: np.ndarray, matcher, rng: np.random.Generator, *, use_mask: bool = False,
-              bitmask: np.ndarray | None = None) -> AWRSStep:
+def awrs_step(logp: np.ndarray, matcher, rng: np.random.Generator, *, use_mask: bool = False) -> AWRSStep:
     """Draw the next token of ``matcher``'s text from ``exp(logp)`` (the model's
     normalised next-token log-probabilities, one per token of the model's width) restricted
     to what the constraint allows, and estimate the normaliser (see the module).
@@ -129,7 +122,7 @@ def awrs_step(logp: np.ndarray, matcher, rng: np.random.Generator, *, use_mask: 
     ``use_mask``: draw from the full mask instead (exact), as also where the text may
     end.  The matcher is not advanced."""
     if use_mask or matcher.is_accepting():
-        return masked_step(logp, matcher, rng, bitmask)
+        return masked_step(logp, matcher, rng)
     p = np.exp(logp - logp.max())
     p /= p.sum(dtype=np.float64)
     pool = _Remover(p, rng)

@@ -123,7 +123,7 @@ class HFModel:
 def as_language_model(model: Any, prompt_ids: Sequence[int] | None = None, *, temperature: float = 1.0):
     """``model`` if it is a :class:`LanguageModel`, else an :class:`HFModel` of it
     behind ``prompt_ids``."""
-    if isinstance(model, LanguageModel) and not hasattr(model, "forward"):
+    if isinstance(model, LanguageModel):
         if temperature != 1.0:
             raise ValueError("temperature applies to a Hugging Face model; a LanguageModel gives its own log-probs")
         return model

@@ -66,10 +66,9 @@ class SMCResult:
 
     def posterior(self) -> dict[bytes, float]:
         """{text bytes: normalised weight} of the finished particles."""
-        lw = np.array([p.log_weight for p in self.particles])
-        if not np.isfinite(lw).any():
+        w = _relative(np.array([p.log_weight for p in self.particles]))
+        if w is None:
             return {}
-        w = np.exp(lw - lw[np.isfinite(lw)].max())
         w /= w.sum()
         out: dict[bytes, float] = {}
         for p, wi in zip(self.particles, w):
@@ -78,26 +77,38 @@ class SMCResult:
         return out
 
 
+def _relative(lw: np.ndarray) -> np.ndarray | None:
+    """Weights divided by the largest (None when every weight is 0)."""
+    finite = np.isfinite(lw)
+    return np.exp(lw - lw[finite].max()) if finite.any() else None
+
+
 def _ess(lw: np.ndarray) -> float:
-    if not np.isfinite(lw).any():
-        return 0.0
-    w = np.exp(lw - lw[np.isfinite(lw)].max())
-    return float(w.sum() ** 2 / (w * w).sum())
+    w = _relative(lw)
+    return 0.0 if w is None else float(w.sum() ** 2 / (w * w).sum())
 
 
 def _logmeanexp(lw: np.ndarray) -> float:
-    if not np.isfinite(lw).any():
-        return -np.inf
-    top = lw[np.isfinite(lw)].max()
-    return float(top + np.log(np.exp(lw - top).mean()))
+    w = _relative(lw)
+    return -np.inf if w is None else float(lw[np.isfinite(lw)].max() + np.log(w.mean()))
 
 
 def _systematic(lw: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    w = np.exp(lw - lw[np.isfinite(lw)].max())
+    w = _relative(lw)
     cdf = np.cumsum(w / w.sum())
     n = lw.shape[0]
     u = (rng.random() + np.arange(n)) / n
     return np.minimum(np.searchsorted(cdf, u, side="right"), n - 1)
+
+
+def _copies(matchers: list, idx: np.ndarray) -> list:
+    """``matchers[idx]`` as independent matchers: the first copy of each keeps the
+    original, the others fork it."""
+    out, kept = [], set()
+    for i in idx.tolist():
+        out.append(matchers[i].fork() if i in kept else matchers[i])
+        kept.add(i)
+    return out
 
 
 def smc(lm: Any, grammar: Any, n_particles: int, *, max_tokens: int, ess_threshold: float = 0.5,
@@ -126,7 +137,7 @@ def smc(lm: Any, grammar: Any, n_particles: int, *, max_tokens: int, ess_thresho
     batch = make_batch(lm, n)
     eos = set(int(e) for e in grammar.eos_ids)
     fill = int(grammar.eos_ids[0])
-    bitmask = grammar.allocate_bitmask()
+    eos_ids = np.array(sorted(eos), dtype=np.int64)
     res = SMCResult([], 0.0)
     log_z = 0.0
     for step in range(max_tokens + 1):
@@ -137,7 +148,7 @@ def smc(lm: Any, grammar: Any, n_particles: int, *, max_tokens: int, ess_thresho
         if step and res.ess[-1] < ess_threshold * n:
             log_z += _logmeanexp(lw)
             idx = _systematic(lw, rng)
-            matchers = [matchers[i].fork() for i in idx]
+            matchers = _copies(matchers, idx)
             tokens = [list(tokens[i]) for i in idx]
             done, last_checks = done[idx], last_checks[idx]
             batch.select(idx)
@@ -150,14 +161,12 @@ def smc(lm: Any, grammar: Any, n_particles: int, *, max_tokens: int, ess_thresho
         for i in np.flatnonzero(live):
             m = matchers[i]
             if step == max_tokens:  # only EOS may come now
-                e = np.array(sorted(eos))
-                lp = logp[i, e[e < logp.shape[1]]]
+                lp = logp[i, eos_ids[eos_ids < logp.shape[1]]]
                 ok = m.is_accepting() and lp.shape[0] and lp.max() > -np.inf
                 lw[i] += float(np.logaddexp.reduce(lp)) if ok else -np.inf
                 done[i] = True
                 continue
-            s = awrs_step(logp[i], m, rng, use_mask=mask_after == 0 or bool(last_checks[i] > mask_after),
-                          bitmask=bitmask)
+            s = awrs_step(logp[i], m, rng, use_mask=mask_after == 0 or bool(last_checks[i] > mask_after))
             res.checks += s.checks
             res.masks += s.masked
             res.steps += 1

@@ -162,8 +162,8 @@ def _nested_range(a: str, b: str) -> str:
 
 def _split_range(a: str, b: str) -> str:
     """What :func:`_fixed_range` matches, for long bounds: after the common prefix and
-    the first differing digit, the strings at least ``a``'s rest (:func:`_at_least`),
-    strictly between, or at most ``b``'s rest (:func:`_at_most`)."""
+    the first differing digit, the strings at least ``a``'s rest, strictly between, or
+    at most ``b``'s rest (:func:`_one_sided`)."""
     n = len(a)
     i = 0
     while i < n and a[i] == b[i]:
@@ -172,46 +172,30 @@ def _split_range(a: str, b: str) -> str:
         return a
     if a[i + 1:] == "0" * (n - i - 1) and b[i + 1:] == "9" * (n - i - 1):
         return a[:i] + _cls(int(a[i]), int(b[i])) + _rep(n - i - 1)
-    alts = [a[:i + 1] + _group(_at_least(a[i + 1:]))]
+    alts = [a[:i + 1] + _group(_one_sided(a[i + 1:], True))]
     if int(a[i]) + 1 <= int(b[i]) - 1:
         alts.append(a[:i] + _cls(int(a[i]) + 1, int(b[i]) - 1) + _rep(n - i - 1))
-    alts.append(b[:i + 1] + _group(_at_most(b[i + 1:])))
+    alts.append(b[:i + 1] + _group(_one_sided(b[i + 1:], False)))
     return _alt(alts)
 
 
-def _at_least(a: str) -> str:
-    """Digit strings of ``len(a)`` digits, leading zeros allowed, at least ``a``.  Split
-    in halves ``a = h t``: above ``h`` then any ``len(t)`` digits, or ``h`` then at least
-    ``t``.  The halves' tails are one shared counter, so the DFA has O(n log n) states
-    and the pattern nests O(log n) deep."""
+def _one_sided(a: str, up: bool) -> str:
+    """Digit strings of ``len(a)`` digits, leading zeros allowed, at least ``a`` (``up``)
+    or at most ``a``.  Split in halves ``a = h t``: beyond ``h`` then any ``len(t)``
+    digits, or ``h`` then beyond-or-at ``t``.  The halves' tails are one shared
+    counter, so the DFA has O(n log n) states and the pattern nests O(log n) deep."""
     n = len(a)
-    if a == "0" * n:
+    far, near = ("9", "0") if up else ("0", "9")
+    if a == near * n:
         return _rep(n)
     if n <= _SPLIT_BASE:
-        return _nested_range(a, "9" * n)
+        return _nested_range(a, far * n) if up else _nested_range(far * n, a)
     h = n // 2
     head, tail = a[:h], a[h:]
     alts = []
-    if head != "9" * h:
-        alts.append(_group(_at_least(str(int(head) + 1).zfill(h))) + _rep(n - h))
-    alts.append(head + _group(_at_least(tail)))
-    return _alt(alts)
-
-
-def _at_most(b: str) -> str:
-    """Digit strings of ``len(b)`` digits, leading zeros allowed, at most ``b`` (the
-    mirror of :func:`_at_least`)."""
-    n = len(b)
-    if b == "9" * n:
-        return _rep(n)
-    if n <= _SPLIT_BASE:
-        return _nested_range("0" * n, b)
-    h = n // 2
-    head, tail = b[:h], b[h:]
-    alts = []
-    if head != "0" * h:
-        alts.append(_group(_at_most(str(int(head) - 1).zfill(h))) + _rep(n - h))
-    alts.append(head + _group(_at_most(tail)))
+    if head != far * h:
+        alts.append(_group(_one_sided(str(int(head) + (1 if up else -1)).zfill(h), up)) + _rep(n - h))
+    alts.append(head + _group(_one_sided(tail, up)))
     return _alt(alts)
 
 

@@ -219,53 +219,45 @@ class ObjectsMixin:
         open_t = self.layout.open("{", depth)
         close_t = self.layout.close("}", depth)
         comma = self.layout.comma(depth)
-        X: dict[tuple[int, int], str] = {}
-        Z: dict[tuple[int, int], str] = {}
+        states: dict[tuple[str, int, int], str] = {}  # (kind "x" or "z", i, c) -> symbol
         todo: list[tuple[str, int, int, str]] = []
 
         def sep(c: int) -> list[str]:
             return [comma] if c > 0 else []
 
-        def x_state(i: int, c: int) -> str:
-            s = X.get((i, c))
+        def state(kind: str, i: int, c: int) -> str:
+            s = states.get((kind, i, c))
             if s is None:
-                s = X[(i, c)] = b.fresh("obj", origin=d.path)
-                todo.append(("x", i, c, s))
-            return s
-
-        def z_state(i: int, c: int) -> str:
-            s = Z.get((i, c))
-            if s is None:
-                s = Z[(i, c)] = b.fresh("obj", origin=d.path)
-                todo.append(("z", i, c, s))
+                s = states[(kind, i, c)] = b.fresh("obj", origin=d.path)
+                todo.append((kind, i, c, s))
             return s
 
         def fill(kind: str, i: int, c: int, s: str) -> None:
             if kind == "x":
                 if i < n:
                     if not ent_syms[i][1]:
-                        b.rule(s, [x_state(i + 1, c)])
-                    b.rule(s, [z_state(i, c)])
+                        b.rule(s, [state("x", i + 1, c)])
+                    b.rule(s, [state("z", i, c)])
                 else:
                     if can_close(c):
                         b.rule(s, [close_t])
                     if gen_sym is not None:
                         c2 = nxt(c)
                         if c2 is not None:
-                            b.rule(s, sep(c) + [gen_sym, x_state(n, c2)])
+                            b.rule(s, sep(c) + [gen_sym, state("x", n, c2)])
                 return
             c2 = nxt(c)
             if c2 is not None:
                 if gen_sym is not None and not extras_last:
-                    b.rule(s, sep(c) + [gen_sym, z_state(i, c2)])
-                b.rule(s, sep(c) + [ent_syms[i][0], x_state(i + 1, c2)])
+                    b.rule(s, sep(c) + [gen_sym, state("z", i, c2)])
+                b.rule(s, sep(c) + [ent_syms[i][0], state("x", i + 1, c2)])
 
         if n_req == 0 and cmin == 0:
             b.rule(name, [self.layout.empty("{}", depth)])
         if self.opts.property_order == "any" and 1 < n <= _MAX_ANY_ORDER:
             self._any_order_object(name, ent_syms, gen_sym, open_t, close_t, comma, nxt, can_close, d.path)
             return
-        b.rule(name, [open_t, x_state(0, 0)])
+        b.rule(name, [open_t, state("x", 0, 0)])
         while todo:
             fill(*todo.pop())
 
